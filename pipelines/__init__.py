@@ -1,0 +1,1 @@
+"""Planwatch Dagster code location and plain-Python logic."""

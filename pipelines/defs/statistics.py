@@ -1,0 +1,36 @@
+"""Yearly statistics files and the normalized observations."""
+
+
+import dagster as dg
+
+from pipelines.defs.resources import PlanwatchResource
+from pipelines.lib.observations import build_observations
+from pipelines.lib.reference import load_catalog, load_regions
+from pipelines.lib.stage import StageResult
+from pipelines.lib.statistics import read_statistics
+
+
+@dg.asset(group_name="statistics", kinds={"polars"})
+def statistics_files(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> StageResult:
+    """Every csv/xlsx under statistics/, long or yearbook-wide, as raw long rows."""
+    result = read_statistics(planwatch.paths.statistics_dir)
+    context.add_output_metadata({"rows": result.rows.height, "rejected": result.rejected.height})
+    return result
+
+
+@dg.asset(group_name="statistics", kinds={"polars"})
+def observations(
+    context: dg.AssetExecutionContext,
+    planwatch: PlanwatchResource,
+    statistics_files: StageResult,
+    extracted_facts: StageResult,
+    plan_documents: StageResult,
+) -> StageResult:
+    """Statistics and text actuals normalized to catalog keys, canonical units and region codes."""
+    paths = planwatch.paths
+    result = build_observations(
+        statistics_files.rows, extracted_facts.rows, plan_documents.rows,
+        load_catalog(paths.indicator_catalog), load_regions(paths.regions),
+    )
+    context.add_output_metadata({"observations": result.rows.height, "rejected": result.rejected.height})
+    return result

@@ -1,0 +1,46 @@
+"""The warehouse tables (built in staging) and their publication."""
+
+
+from datetime import datetime
+
+import dagster as dg
+import polars as pl
+
+from pipelines.defs.resources import PlanwatchResource
+from pipelines.lib.loading import load_run
+from pipelines.lib.reference import load_catalog, load_regions
+from pipelines.lib.stage import StageResult
+
+
+@dg.asset(group_name="warehouse", kinds={"duckdb"}, pool="duckdb")
+def warehouse_tables(
+    context: dg.AssetExecutionContext,
+    planwatch: PlanwatchResource,
+    plan_documents: StageResult,
+    extracted_facts: StageResult,
+    statistics_files: StageResult,
+    observations: StageResult,
+    targets: StageResult,
+    assessments: pl.DataFrame,
+) -> dg.MaterializeResult:
+    """All warehouse tables and analyst views, written into this run's staging copy."""
+    paths = planwatch.paths
+    wh = planwatch.warehouse
+    wh.begin()
+    rejected = pl.concat([s.rejected for s in (plan_documents, extracted_facts, statistics_files, observations, targets)])
+    with wh.connect() as con:
+        counts = load_run(
+            wh, con, run_id=context.run_id, loaded_at=datetime.now(),
+            regions=load_regions(paths.regions), catalog=load_catalog(paths.indicator_catalog),
+            documents=plan_documents.rows, facts=extracted_facts.rows, targets=targets.rows,
+            observations=observations.rows, assessments=assessments, rejected=rejected,
+        )
+        views = wh.create_views(con)
+    return dg.MaterializeResult(metadata={**{f"rows:{t}": n for t, n in counts.items()}, "views": ", ".join(views)})
+
+
+@dg.asset(group_name="warehouse", kinds={"duckdb"}, pool="duckdb", deps=["alerts", "report"])
+def published_warehouse(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> dg.MaterializeResult:
+    """Swap the complete staging warehouse in for planwatch.duckdb, atomically."""
+    path = planwatch.warehouse.publish()
+    return dg.MaterializeResult(metadata={"path": dg.MetadataValue.path(str(path))})

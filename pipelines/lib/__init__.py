@@ -1,0 +1,1 @@
+"""Plain-Python logic of Planwatch. Nothing here imports Dagster."""

@@ -1,0 +1,91 @@
+"""The DuckDB warehouse: built in a staging file during a run, then swapped in whole.
+
+Analysts hold read-only connections to ``planwatch.duckdb`` at any hour. DuckDB lets
+one process write *or* many read, so a run never writes the published file: it copies
+it to a staging file, writes there, and publishes with an atomic ``os.replace``.
+A reader that is open during the swap keeps seeing the previous complete file; the
+next one it opens is the new complete file.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.config import SQL_DIR, WAREHOUSE_FILE
+
+STAGING_FILE = ".planwatch.staging.duckdb"
+# Tables rebuilt from inputs on every run; the others keep history across runs.
+CURRENT_TABLES = ("region", "indicator", "document", "extracted_fact", "target")
+HISTORY_TABLES = ("observation", "assessment", "alert", "rejected_row")
+
+
+def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
+    """First value of a query. Uses fetchall: DuckDB 2 keeps a result open after fetchone(),
+    and an open result makes the next unregister() on the connection fail."""
+    rows = con.execute(sql, params or []).fetchall()
+    return rows[0][0] if rows else None
+
+
+class Warehouse:
+    def __init__(self, warehouse_dir: Path | str):
+        self.dir = Path(warehouse_dir)
+        self.published = self.dir / WAREHOUSE_FILE
+        self.staging = self.dir / STAGING_FILE
+
+    def begin(self) -> None:
+        """Start a run's staging copy from the last published warehouse (or from nothing)."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        for stale in (self.staging, Path(f"{self.staging}.wal")):
+            stale.unlink(missing_ok=True)
+        if self.published.exists():
+            shutil.copyfile(self.published, self.staging)
+        with self.connect() as con:
+            con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+
+    @contextmanager
+    def connect(self, *, staging: bool = True, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
+        path = self.staging if staging else self.published
+        con = duckdb.connect(str(path), read_only=read_only)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def replace_rows(self, con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
+                     where: str | None = None) -> int:
+        """Delete the rows of ``table`` (all, or those matching ``where``) and insert ``frame`` by column name."""
+        con.execute(f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""))
+        return self.append_rows(con, table, frame)
+
+    @staticmethod
+    def append_rows(con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+        if frame.height == 0:
+            return 0
+        con.register("_incoming", frame.to_arrow())
+        try:
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM _incoming")
+        finally:
+            con.unregister("_incoming")
+        return frame.height
+
+    def create_views(self, con: duckdb.DuckDBPyConnection) -> list[str]:
+        """(Re)create the analyst views of sql/views/*.sql inside the warehouse file."""
+        created = []
+        for sql_file in sorted((SQL_DIR / "views").glob("*.sql")):
+            con.execute(sql_file.read_text(encoding="utf-8"))
+            created.append(sql_file.stem)
+        return created
+
+    def publish(self) -> Path:
+        """Swap the staging file in as the published warehouse, atomically."""
+        with self.connect() as con:
+            con.execute("CHECKPOINT")
+        os.replace(self.staging, self.published)
+        return self.published

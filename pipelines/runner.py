@@ -1,0 +1,60 @@
+"""Run the whole flow once, in process, and summarize what it left in the warehouse."""
+
+from __future__ import annotations
+
+import os
+
+import duckdb
+
+from pipelines.config import Paths
+from pipelines.lib.warehouse import scalar
+
+
+def run_once(run_tags: dict[str, str] | None = None):
+    """Materialize every asset (the nightly job) in this process; returns the Dagster result."""
+    import dagster as dg
+
+    from pipelines.definitions import defs
+
+    job = defs().resolve_job_def("planwatch_nightly")
+    # With DAGSTER_HOME set the run lands in that instance's history; else a throwaway one.
+    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
+    return job.execute_in_process(instance=instance, tags=run_tags or {}, raise_on_error=False)
+
+
+def summarize(paths: Paths, run_id: str) -> str:
+    db = paths.warehouse_db
+    if not db.exists():
+        return f"no warehouse at {db}"
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        def one(sql: str, *params) -> int:
+            return scalar(con, sql, list(params))
+
+        statuses = con.execute(
+            "SELECT status, count(*) FROM assessment WHERE run_id = ? GROUP BY status ORDER BY status", [run_id]
+        ).fetchall()
+        alerts = con.execute(
+            "SELECT state, count(*) FROM alert WHERE run_id = ? GROUP BY state ORDER BY state", [run_id]
+        ).fetchall()
+        lines = [
+            f"documents read        {one('SELECT count(*) FROM document')}",
+            f"figures extracted     {one('SELECT count(*) FROM extracted_fact')}",
+            f"targets               {one('SELECT count(*) FROM target')}",
+            f"observations          {one('SELECT count(*) FROM observation')} "
+            f"({one('SELECT count(*) FROM observation WHERE is_chosen')} chosen)",
+            f"assessments           {sum(n for _, n in statuses)}: "
+            + (", ".join(f"{s} {n}" for s, n in statuses) or "none"),
+            f"alerts written        {sum(n for _, n in alerts)}"
+            + (f" ({', '.join(f'{s} {n}' for s, n in alerts)})" if alerts else ""),
+            f"rejected rows         {one('SELECT count(*) FROM rejected_row WHERE run_id = ?', run_id)}",
+            f"warehouse             {db}",
+            f"report                {paths.reports_dir / 'index.html'}",
+        ]
+        if paths.data_docs_dir.exists():
+            lines.append(f"data docs             {paths.data_docs_dir / 'index.html'}")
+        if paths.outbox_dir.exists():
+            lines.append(f"outbox (.eml)         {paths.outbox_dir}")
+    finally:
+        con.close()
+    return "\n".join(lines)

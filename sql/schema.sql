@@ -1,0 +1,150 @@
+-- Planwatch warehouse: the contract with analysts (../DESIGN.md "Data model").
+-- Table and column names here are stable; add columns freely, rename nothing.
+-- Dimension and current-state tables are rebuilt every run; history tables
+-- (observation, assessment, alert, rejected_row) keep every run's rows.
+
+CREATE TABLE IF NOT EXISTS region (
+    region_code  VARCHAR PRIMARY KEY,   -- GB/T 2260
+    name_zh      VARCHAR NOT NULL,
+    level        VARCHAR,               -- province / prefecture / county
+    parent_code  VARCHAR,
+    aliases      VARCHAR                -- '|'-separated
+);
+
+CREATE TABLE IF NOT EXISTS indicator (
+    indicator_key VARCHAR PRIMARY KEY,
+    name_zh       VARCHAR NOT NULL,
+    aliases       VARCHAR,
+    unit          VARCHAR,              -- canonical unit
+    direction     VARCHAR,              -- higher_better / lower_better / neutral
+    category      VARCHAR,
+    value_kind    VARCHAR,
+    notes         VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS document (
+    doc_id       VARCHAR PRIMARY KEY,   -- sha256 of the file's bytes (first 16 hex)
+    file         VARCHAR NOT NULL,
+    region_code  VARCHAR,
+    region_name  VARCHAR,
+    doc_type     VARCHAR,               -- five_year_plan / special_plan / implementation_plan / work_report / bulletin
+    period       VARCHAR,               -- 十三五 / 十四五 / 十五五
+    period_start INTEGER,
+    period_end   INTEGER,
+    year         INTEGER,               -- year of publication
+    title        VARCHAR,
+    encoding     VARCHAR,
+    format       VARCHAR,
+    n_lines      INTEGER,
+    loaded_at    TIMESTAMP
+);
+
+CREATE TABLE IF NOT EXISTS extracted_fact (
+    doc_id         VARCHAR NOT NULL,
+    doc            VARCHAR,             -- file name
+    line           INTEGER NOT NULL,    -- 1-based, in the original file
+    char_start     INTEGER,
+    char_end       INTEGER,
+    evidence       VARCHAR,
+    region         VARCHAR,             -- as the text names it
+    region_code    VARCHAR,
+    kind           VARCHAR,             -- target / annual_target / actual / estimate / baseline
+    indicator_text VARCHAR,
+    indicator_key  VARCHAR,
+    value          DOUBLE,
+    value_type     VARCHAR,             -- level / cumulative / change_pct / change_pp / ratio / ratio_multiple / structure
+    unit           VARCHAR,
+    comparator     VARCHAR,             -- >= / <= / = / ~
+    year           INTEGER,
+    attribute      VARCHAR              -- 约束性 / 预期性 / NULL
+);
+
+CREATE TABLE IF NOT EXISTS target (
+    target_id      VARCHAR PRIMARY KEY, -- stable hash of doc, line, indicator, year, value
+    region_code    VARCHAR,
+    indicator_key  VARCHAR,
+    doc_id         VARCHAR,
+    line           INTEGER,
+    evidence       VARCHAR,
+    kind           VARCHAR,             -- target / annual_target
+    baseline_year  INTEGER,
+    baseline_value DOUBLE,              -- canonical unit
+    baseline_source VARCHAR,            -- plan / observation / NULL
+    target_year    INTEGER,
+    target_value   DOUBLE,              -- canonical unit, a level after change targets are resolved
+    stated_value   DOUBLE,              -- the number as the plan wrote it
+    comparator     VARCHAR,
+    value_type     VARCHAR,
+    unit           VARCHAR,             -- canonical unit
+    binding        BOOLEAN,             -- 约束性
+    attribute      VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS observation (
+    region_code   VARCHAR NOT NULL,
+    indicator_key VARCHAR NOT NULL,
+    year          INTEGER NOT NULL,
+    value         DOUBLE NOT NULL,      -- canonical unit
+    unit          VARCHAR,
+    value_type    VARCHAR,              -- level / change_pct / change_pp / cumulative ...
+    source        VARCHAR,              -- title or file the figure came from
+    source_kind   VARCHAR,              -- statistics_file / bulletin / plan_retrospective / work_report_estimate
+    source_rank   INTEGER,              -- 1 = most authoritative
+    source_file   VARCHAR,
+    location      VARCHAR,
+    is_chosen     BOOLEAN,
+    loaded_at     TIMESTAMP,
+    run_id        VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS assessment (
+    run_id          VARCHAR NOT NULL,
+    assessed_at     TIMESTAMP,
+    target_id       VARCHAR NOT NULL,
+    region_code     VARCHAR,
+    indicator_key   VARCHAR,
+    latest_year     INTEGER,
+    latest_value    DOUBLE,
+    time_progress   DOUBLE,
+    done_progress   DOUBLE,
+    expected_value  DOUBLE,
+    gap             DOUBLE,
+    path_ratio      DOUBLE,
+    required_growth DOUBLE,
+    actual_growth   DOUBLE,
+    growth_ratio    DOUBLE,
+    growth_category VARCHAR,
+    projected_value DOUBLE,
+    projection_points INTEGER,
+    will_meet       BOOLEAN,
+    status          VARCHAR NOT NULL,   -- achieved / on_track / at_risk / off_track / insufficient_data
+    severity        VARCHAR,            -- normal / high / critical
+    rule            VARCHAR,            -- the rule that decided the status
+    reason          VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS alert (
+    alert_id      VARCHAR NOT NULL,
+    run_id        VARCHAR,
+    target_id     VARCHAR,
+    recipient     VARCHAR,
+    status_before VARCHAR,
+    status_after  VARCHAR,
+    alert_type    VARCHAR,              -- slip / recovery
+    state         VARCHAR,              -- pending / sent / failed / held
+    attempts      INTEGER,
+    last_error    VARCHAR,
+    created_at    TIMESTAMP,
+    sent_at       TIMESTAMP,
+    message_id    VARCHAR
+);
+
+CREATE TABLE IF NOT EXISTS rejected_row (
+    run_id      VARCHAR,
+    source_file VARCHAR,
+    location    VARCHAR,                -- sheet/row/line
+    stage       VARCHAR,                -- read / normalize / extract / validate:<check>
+    reason      VARCHAR,
+    raw         VARCHAR,
+    rejected_at TIMESTAMP
+);
