@@ -148,3 +148,19 @@ CREATE TABLE IF NOT EXISTS rejected_row (
     raw         VARCHAR,
     rejected_at TIMESTAMP
 );
+
+-- One row per problem a validation check found in this run's tables (issue 5).
+-- severity 'error' = the data is broken: alerts for the affected rows are held back;
+-- severity 'warning' = implausible but kept: shown, blocks nothing.
+CREATE TABLE IF NOT EXISTS validation_issue (
+    run_id        VARCHAR,
+    table_name    VARCHAR,
+    check_name    VARCHAR,
+    severity      VARCHAR,              -- error / warning
+    region_code   VARCHAR,
+    indicator_key VARCHAR,
+    year          INTEGER,
+    target_id     VARCHAR,
+    detail        VARCHAR,
+    found_at      TIMESTAMP
+);

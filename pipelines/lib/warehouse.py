@@ -23,7 +23,7 @@ from pipelines.config import SQL_DIR, WAREHOUSE_FILE
 STAGING_FILE = ".planwatch.staging.duckdb"
 # Tables rebuilt from inputs on every run; the others keep history across runs.
 CURRENT_TABLES = ("region", "indicator", "document", "extracted_fact", "target")
-HISTORY_TABLES = ("observation", "assessment", "alert", "rejected_row")
+HISTORY_TABLES = ("observation", "assessment", "alert", "rejected_row", "validation_issue")
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
