@@ -70,6 +70,26 @@ def guess_identity(text: str, regions: pl.DataFrame) -> dict:
     return {"region": region, "doc_type": doc_type, "period": period, "year": year.group(1) if year else None}
 
 
+def document_identity(path: Path, text: str, regions: pl.DataFrame,
+                      manifest: dict[str, dict] | None = None) -> dict:
+    """Region, type, period and year of one document: its manifest row if listed, else guessed from the text.
+    Without a manifest given, the manifest.csv beside the file is read."""
+    if manifest is None:
+        manifest = {row["file"]: row for row in read_manifest(path.parent / "manifest.csv").iter_rows(named=True)}
+    meta = manifest.get(path.name) or guess_identity(text, regions)
+    period = meta.get("period") or None
+    start, end = PERIODS.get(period, (None, None))
+    return {
+        "region_name": meta.get("region") or None,
+        "doc_type": meta.get("doc_type") or None,
+        "period": period,
+        "period_start": start,
+        "period_end": end,
+        "year": int(meta["year"]) if meta.get("year") else None,
+        "title": meta.get("title") or None,
+    }
+
+
 def load_documents(plans_dir: Path, manifest_path: Path, regions: pl.DataFrame) -> StageResult:
     manifest = {row["file"]: row for row in read_manifest(manifest_path).iter_rows(named=True)}
     names = region_names(regions)
@@ -83,10 +103,8 @@ def load_documents(plans_dir: Path, manifest_path: Path, regions: pl.DataFrame) 
             rejected.append({"source_file": path.name, "location": "whole file", "stage": "read",
                              "reason": str(exc), "raw": None})
             continue
-        meta = manifest.get(path.name) or guess_identity(doc.text, regions)
-        period = meta.get("period") or None
-        start, end = PERIODS.get(period, (None, None))
-        region = meta.get("region") or None
+        identity = document_identity(path, doc.text, regions, manifest)
+        region = identity["region_name"]
         if region and region not in codes:
             rejected.append({"source_file": path.name, "location": "manifest", "stage": "read",
                              "reason": f"region {region!r} is not in reference/regions.csv; the document is "
@@ -96,13 +114,7 @@ def load_documents(plans_dir: Path, manifest_path: Path, regions: pl.DataFrame) 
             "doc_id": doc_id_of(path.read_bytes()),
             "file": path.name,
             "region_code": codes.get(region),
-            "region_name": region,
-            "doc_type": meta.get("doc_type") or None,
-            "period": period,
-            "period_start": start,
-            "period_end": end,
-            "year": int(meta["year"]) if meta.get("year") else None,
-            "title": meta.get("title") or None,
+            **identity,
             "encoding": doc.encoding,
             "format": doc.format,
             "n_lines": len(doc.lines),
