@@ -1,25 +1,53 @@
-"""Run the whole flow once, in process, and summarize what it left in the warehouse."""
+"""Run the whole flow once and summarize what it left in the warehouse."""
 
 from __future__ import annotations
 
 import os
+import tempfile
 
 import duckdb
 
 from pipelines.config import Paths
 from pipelines.lib.warehouse import scalar
 
+# Under the multiprocess executor without DAGSTER_HOME: a throwaway instance whose "duckdb" pool
+# admits one step at a time, so parallel processes never open the warehouse together.
+THROWAWAY_INSTANCE = {"concurrency": {"pools": {"granularity": "op", "default_limit": 1}}, "telemetry": {"enabled": False}}
 
-def run_once(run_tags: dict[str, str] | None = None):
-    """Materialize every asset (the nightly job) in this process; returns the Dagster result."""
-    import dagster as dg
 
+def nightly_job():
+    """The nightly job; module level so the multiprocess executor can rebuild it in each process."""
     from pipelines.definitions import defs
 
-    job = defs().resolve_job_def("planwatch_nightly")
+    return defs().resolve_job_def("planwatch_nightly")
+
+
+def run_once(run_tags: dict[str, str] | None = None):
+    """Materialize every asset (the nightly job); returns the Dagster result.
+
+    In this process by default; with PLANWATCH_EXECUTOR=multiprocess, steps run in parallel processes."""
+    import dagster as dg
+
+    from pipelines.lib.fanout import fan_out
+
+    if fan_out().executor == "multiprocess":
+        return _run_multiprocess(run_tags or {})
     # With DAGSTER_HOME set the run lands in that instance's history; else a throwaway one.
     instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    return job.execute_in_process(instance=instance, tags=run_tags or {}, raise_on_error=False)
+    return nightly_job().execute_in_process(instance=instance, tags=run_tags or {}, raise_on_error=False)
+
+
+def _run_multiprocess(run_tags: dict[str, str]):
+    import dagster as dg
+
+    job = dg.reconstructable(nightly_job)
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.execute_job(job, instance=dg.DagsterInstance.get(), tags=run_tags, raise_on_error=False)
+    # Step outputs are pickled under the instance folder: a temporary one, gone after the run.
+    with tempfile.TemporaryDirectory(prefix="planwatch-run-") as home:
+        instance = dg.DagsterInstance.local_temp(home, overrides=THROWAWAY_INSTANCE)
+        with dg.execute_job(job, instance=instance, tags=run_tags, raise_on_error=False) as result:
+            return result
 
 
 def summarize(paths: Paths, run_id: str) -> str:

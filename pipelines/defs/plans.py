@@ -2,11 +2,11 @@
 
 
 import dagster as dg
-import polars as pl
 
 from pipelines.defs.resources import PlanwatchResource
 from pipelines.lib.documents import load_documents
-from pipelines.lib.extraction import FACT_SCHEMA, extract_facts
+from pipelines.lib.facts_cache import FactsCache, cache_dir, extract_documents, extractor_version
+from pipelines.lib.fanout import ChunkFacts, document_chunks, fan_out, gather_chunks
 from pipelines.lib.reference import load_catalog, load_regions
 from pipelines.lib.stage import StageResult
 
@@ -20,19 +20,42 @@ def plan_documents(context: dg.AssetExecutionContext, planwatch: PlanwatchResour
     return result
 
 
-@dg.asset(group_name="plans", kinds={"polars"})
-def extracted_facts(
-    context: dg.AssetExecutionContext, planwatch: PlanwatchResource, plan_documents: StageResult
+@dg.op(out=dg.DynamicOut(tuple))
+def split_plan_documents(context: dg.OpExecutionContext, plan_documents: StageResult):
+    """Cut the documents into chunks of about equal text, one parallel step each (lib/fanout.py)."""
+    chunks = document_chunks(plan_documents.rows, fan_out().chunks)
+    for number, (start, chunk) in enumerate(chunks):
+        yield dg.DynamicOutput((start, chunk), mapping_key=f"chunk_{number:04d}")
+
+
+@dg.op
+def extract_document_chunk(planwatch: PlanwatchResource, chunk: tuple) -> ChunkFacts:
+    """Facts of one chunk of documents; documents unchanged since an earlier run come from the cache."""
+    start, documents = chunk
+    paths = planwatch.paths
+    catalog = load_catalog(paths.indicator_catalog)
+    cache = FactsCache(cache_dir(paths.warehouse_dir), extractor_version(catalog))
+    facts, summary = extract_documents(documents, catalog, cache)
+    return ChunkFacts(start, facts, summary.keys, summary.extracted, summary.reused)
+
+
+@dg.op
+def gather_extracted_facts(
+    context: dg.OpExecutionContext, planwatch: PlanwatchResource, chunks: list[ChunkFacts]
 ) -> StageResult:
-    """Every figure found in the plan texts, with its evidence span."""
+    """All chunks' facts in document order; cache entries of documents gone or changed are dropped."""
+    gathered = gather_chunks(chunks)
     catalog = load_catalog(planwatch.paths.indicator_catalog)
-    per_doc = [
-        extract_facts(
-            doc["text"], doc=doc["file"], region=doc["region_name"], doc_type=doc["doc_type"],
-            period_start=doc["period_start"], period_end=doc["period_end"], year=doc["year"], catalog=catalog,
-        ).with_columns(pl.lit(doc["doc_id"]).alias("doc_id"))
-        for doc in plan_documents.rows.iter_rows(named=True)
-    ]
-    facts = pl.concat(per_doc) if per_doc else pl.DataFrame(schema={**FACT_SCHEMA, "doc_id": pl.String})
-    context.add_output_metadata({"figures": facts.height})
-    return StageResult(facts)
+    pruned = FactsCache(cache_dir(planwatch.paths.warehouse_dir), extractor_version(catalog)).prune(set(gathered.keys))
+    context.add_output_metadata({"figures": gathered.facts.height, "documents extracted": gathered.extracted,
+                                 "documents from cache": gathered.reused, "chunks": len(chunks),
+                                 "cache files pruned": pruned})
+    return StageResult(gathered.facts)
+
+
+@dg.graph_asset(group_name="plans", kinds={"polars"})
+def extracted_facts(plan_documents: StageResult) -> StageResult:
+    """Every figure found in the plan texts, with its evidence span. Extraction fans out over
+    chunks of documents (parallel under PLANWATCH_EXECUTOR=multiprocess) and re-uses the facts
+    of documents whose bytes, identity and extractor are unchanged (lib/facts_cache.py)."""
+    return gather_extracted_facts(split_plan_documents(plan_documents).map(extract_document_chunk).collect())
