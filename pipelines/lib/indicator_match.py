@@ -1,0 +1,217 @@
+"""Find catalog indicators in text: every mention in a sentence, or the best one for a table cell.
+
+Names come from the catalog's ``name_zh`` and ``aliases`` (pipelines.lib.reference.indicator_names).
+Sentences are scanned with one trie-shaped regex (fast on long documents); table cells that text
+extraction damaged (城化率 for 城镇化率, 期性 for 预期性) are matched by how much of a name survives.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+from functools import lru_cache
+
+import polars as pl
+
+from pipelines.lib.reference import indicator_names
+
+# Characters that vary between sources of the same name: quotes and bracket widths.
+_QUOTES = "\"“”'‘’「」『』"
+_QUOTE_CLASS = "[" + re.escape(_QUOTES) + "]?"
+_OPEN, _CLOSE = "(（[【", ")）]】"
+_SPACE = re.compile(r"\s+")
+_BRACKETED = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
+# A trailing unit note of a table cell: "(%)", "(万人", "(平方米/人)", "(%"
+_UNIT_NOTE = re.compile(r"[(（][^()（）]{0,8}[)）]?$|[(（]$")
+# Numbering and scope words in front of a name: "1.", "(3)", "①", "*", 全区, 全市, 城区 …
+_LEADING = re.compile(r"^(?:[0-9]+[.、]|[(（][0-9一二三四五六七八九十]+[)）]|[①-⑳*※★]|"
+                      r"全区|全市|全县|全省|全镇|全国|全港|城区|市区|本区|本市)+")
+_FUZZY_MIN_NAME = 4  # shorter names are too easy to hit by chance
+
+
+@dataclass(frozen=True)
+class IndicatorMention:
+    start: int  # character span in the text searched
+    end: int
+    key: str  # catalog indicator_key
+    name: str  # the text as found (damaged wording kept)
+
+
+_DROP_QUOTES = str.maketrans({q: None for q in _QUOTES})
+_ONE_QUOTE = str.maketrans({q: '"' for q in _QUOTES})
+_HALF_BRACKETS = str.maketrans(_OPEN + _CLOSE, "((((" + "))))")
+
+
+def canonical_name(text: str) -> str:
+    """A name as a lookup key: no spaces or quotes, half-width brackets."""
+    return _SPACE.sub("", text).translate(_DROP_QUOTES).translate(_HALF_BRACKETS)
+
+
+def _searchable_form(name: str) -> str:
+    """A name as the trie holds it: quotes kept as one marker (optional in the text)."""
+    return _SPACE.sub("", name).translate(_ONE_QUOTE).translate(_HALF_BRACKETS)
+
+
+def _trie_pattern(names: list[str]) -> str:
+    """A regex equivalent to the alternation of ``names`` that branches on characters (longest first)."""
+    trie: dict = {}
+    for name in names:
+        node = trie
+        for ch in name:
+            node = node.setdefault(ch, {})
+        node[""] = True
+
+    def char_pattern(ch: str) -> str:
+        if ch == '"':
+            return _QUOTE_CLASS
+        if ch in _OPEN:
+            return "[(（]"
+        if ch in _CLOSE:
+            return "[)）]"
+        return re.escape(ch)
+
+    def build(node: dict) -> str:
+        branches = [char_pattern(ch) + build(child) for ch, child in node.items() if ch]
+        if not branches:
+            return ""
+        body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
+        # Greedy optional group: the longer name wins, the shorter one is the fallback.
+        return f"(?:{body})?" if "" in node else body
+
+    return build(trie)
+
+
+def _lcs(a: str, b: str) -> int:
+    """Length of the longest common subsequence (names are short: a small table is enough)."""
+    prev = [0] * (len(b) + 1)
+    for ca in a:
+        cur = [0]
+        for j, cb in enumerate(b):
+            cur.append(prev[j] + 1 if ca == cb else max(prev[j + 1], cur[j]))
+        prev = cur
+    return prev[-1]
+
+
+class IndicatorMatcher:
+    """Catalog names -> keys, searchable in sentences and tolerant of damaged table cells."""
+
+    def __init__(self, catalog: pl.DataFrame) -> None:
+        names = indicator_names(catalog)
+        lookup: dict[str, str] = {}
+        searchable: set[str] = set()
+        for name, key in zip(names["name"].to_list(), names["indicator_key"].to_list(), strict=True):
+            lookup.setdefault(canonical_name(name), key)
+            searchable.add(_searchable_form(name))
+        # A name without its bracketed note (每千人口执业(助理)医师数 -> 每千人口执业医师数) when unambiguous.
+        bare: dict[str, set[str]] = {}
+        for name, key in list(lookup.items()):
+            stripped = _BRACKETED.sub("", name)
+            if stripped != name and len(stripped) >= 3:
+                bare.setdefault(stripped, set()).add(key)
+        for stripped, keys in bare.items():
+            if len(keys) == 1 and stripped not in lookup:
+                lookup[stripped] = next(iter(keys))
+                searchable.add(stripped)
+        self._lookup = lookup
+        # Quotes may or may not appear in the text: the pattern makes them optional.
+        pattern = _trie_pattern(sorted(searchable))
+        self._regex = re.compile(f"(?=({pattern}))")
+        # Character index for fuzzy matching: which names contain each character.
+        self._fuzzy_names = [n for n in lookup if len(n) >= _FUZZY_MIN_NAME]
+        self._by_char: dict[str, list[int]] = {}
+        for i, name in enumerate(self._fuzzy_names):
+            for ch in set(name):
+                self._by_char.setdefault(ch, []).append(i)
+
+    def key_of(self, name: str) -> str | None:
+        """The key of an exact catalog name or alias (spaces, quotes and bracket widths ignored)."""
+        return self._lookup.get(canonical_name(name))
+
+    def find_all(self, text: str) -> list[IndicatorMention]:
+        """Every catalog name in ``text``: longest first, non-overlapping, in text order."""
+        found = [(m.start(1), m.end(1)) for m in self._regex.finditer(text) if m.end(1) > m.start(1)]
+        found.sort(key=lambda span: (span[0] - span[1], span[0]))
+        taken: list[tuple[int, int]] = []
+        for start, end in found:
+            if all(end <= s or start >= e for s, e in taken):
+                taken.append((start, end))
+        taken.sort()
+        mentions = []
+        for start, end in taken:
+            key = self._lookup.get(canonical_name(text[start:end]))
+            if key is not None:
+                mentions.append(IndicatorMention(start, end, key, text[start:end]))
+        return mentions
+
+    @staticmethod
+    def clean_cell(text: str) -> str:
+        """A table cell or phrase reduced to the indicator's wording: no numbering, scope word or unit note."""
+        name = canonical_name(text)
+        for _ in range(2):
+            name = _UNIT_NOTE.sub("", name)
+            name = _LEADING.sub("", name)
+        return name
+
+    def match(self, text: str) -> IndicatorMention | None:
+        """The indicator a table cell or short phrase names, tolerating lost characters."""
+        raw = text.strip()
+        cell = self.clean_cell(raw)
+        if not cell:
+            return None
+        for candidate in (cell, _BRACKETED.sub("", cell)):
+            key = self._lookup.get(candidate)
+            if key is not None:
+                return IndicatorMention(0, len(raw), key, raw)
+        # A cell whose every character is in order in one name is that name with characters lost.
+        key = self._fuzzy(cell, subsequence_only=True)
+        mentions = self.find_all(cell)
+        if key is None and mentions:
+            best = max(mentions, key=lambda m: m.end - m.start)
+            # A name that covers most of the cell is the cell's indicator.
+            if (best.end - best.start) / len(cell) >= 0.75:
+                key = best.key
+        if key is None:
+            key = self._fuzzy(cell, subsequence_only=False)
+        if key is None and mentions:
+            best = max(mentions, key=lambda m: m.end - m.start)
+            if (best.end - best.start) / len(cell) >= 0.5:
+                key = best.key
+        return IndicatorMention(0, len(raw), key, raw) if key else None
+
+    def _fuzzy(self, cell: str, *, subsequence_only: bool) -> str | None:
+        """The name that ``cell`` is a damaged copy of (characters lost, few or none added)."""
+        if len(cell) < (4 if subsequence_only else 3):
+            return None
+        hits: Counter[int] = Counter()
+        for ch in set(cell):
+            hits.update(self._by_char.get(ch, ()))
+        best: tuple[float, int, str] | None = None
+        for idx, shared in hits.items():
+            name = self._fuzzy_names[idx]
+            if shared < 0.6 * len(set(cell)):
+                continue
+            common = _lcs(cell, name)
+            lost, added = len(name) - common, len(cell) - common
+            if subsequence_only:
+                # Flattening loses characters; it does not add them.
+                if added or lost > len(name) // 2:
+                    continue
+            elif added > max(1, len(cell) // 6) or lost > max(1, len(name) // 3):
+                continue
+            score = common / max(len(name), len(cell))
+            if (subsequence_only or score >= 0.7) and (best is None or (score, -len(name)) > best[:2]):
+                best = (score, -len(name), self._lookup[name])
+        return best[2] if best else None
+
+
+@lru_cache(maxsize=8)
+def _matcher_for(token: tuple) -> IndicatorMatcher:
+    return IndicatorMatcher(pl.DataFrame(dict(zip(("indicator_key", "name_zh", "aliases"), token, strict=True))))
+
+
+def cached_matcher(catalog: pl.DataFrame) -> IndicatorMatcher:
+    """One matcher per catalog content (building the regex is the costly part)."""
+    cols = catalog.select("indicator_key", "name_zh", pl.col("aliases").fill_null(""))
+    token = tuple(tuple(cols[c].to_list()) for c in cols.columns)
+    return _matcher_for(token)
