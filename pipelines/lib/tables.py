@@ -1,0 +1,659 @@
+"""Figures in tables that text extraction flattened: one cell per line, columns in order.
+
+Two shapes are read.
+- Indicator tables: indicators down the side, value columns across (目标 / 完成情况, 2020基数 /
+  2025目标值, 台州市2025目标值, 年均增长), often a 属性 column. The header gives every value column a
+  kind, a year and, where it names another area, a region. Rows are delimited by the 属性 cell when the
+  table has one (it survives damage as 期性/束性), else by the indicator cell that follows a row's values.
+- Area tables: areas down the side (one row per county), indicators across (乡镇数, 人口数(万人)).
+  Every value is a reported figure (actual) of the row's area.
+
+Flattening drops empty cells and characters. As the labelling rules say, a row with fewer value cells
+than value columns lacks its first value columns. Cells reading 国家要求 / 台州市要求 / -- / - hold a
+column but give no figure. The evidence of a table figure is the raw indicator cell, a space and the
+raw value cell (area tables: area cell, header cell, value cell).
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+
+import polars as pl
+
+from pipelines.lib.extract_context import ExtractionContext
+from pipelines.lib.indicator_match import IndicatorMatcher, cached_matcher
+from pipelines.lib.reference import PERIODS, region_names
+
+# --- cell vocabulary ----------------------------------------------------------------------------
+
+_MAX_CELL_CHARS = 40  # a longer line is prose: it ends a table
+_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
+_UNIT_CHARS = "%‰个家人户万亿千百元美公里米平方立顷亩吨标准煤张所次辆台套座条处件床岁年天小时瓦克升度微毫/·³²㎡"
+_UNIT_WORD = rf"(?:个百分点|[{_UNIT_CHARS}]{{1,8}})"
+_BEFORE = {"≥": ">=", ">=": ">=", ">": ">=", "不低于": ">=", "不少于": ">=", "大于": ">=", "超过": ">=",
+           "达到": ">=", "≤": "<=", "<=": "<=", "<": "<=", "不超过": "<=", "不高于": "<=", "小于": "<=",
+           "低于": "<=", "约": "~"}
+_AFTER = {"以上": ">=", "及以上": ">=", "以下": "<=", "及以下": "<=", "以内": "<=", "左右": "~"}
+_BEFORE_ALT = "|".join(sorted(map(re.escape, _BEFORE), key=len, reverse=True))
+_AFTER_ALT = "|".join(sorted(map(re.escape, _AFTER), key=len, reverse=True))
+_VALUE = rf"(?P<pre>{_BEFORE_ALT})?\s*(?P<num>-?{_NUM})\s*(?P<unit>{_UNIT_WORD})?\s*(?P<post>{_AFTER_ALT})?"
+_SIMPLE = re.compile(rf"^{_VALUE}$")
+_RATIO = re.compile(rf"^(?P<num>{_NUM})\s*[:∶]\s*1$")
+_CHANGE = re.compile(rf"^(?P<verb>提高|提升|增长|增加|上升|下降|降低|减少)\s*(?P<num>{_NUM})\s*(?P<unit>%|个百分点)?$")
+_SPLIT_PART = re.compile(rf"(?P<label>[\u4e00-\u9fff]{{1,6}}?)\s*{_VALUE}")
+_TEXT_VALUE = re.compile(_VALUE)
+_LOST_RATIO_COLON = re.compile(r"^\d+\.\d*1$")  # 1.941: 1.94:1 whose colon was lost
+_DECLINE = ("下降", "降低", "减少")
+_ATTRIBUTE = re.compile(r"^(约束性|预期性|约束|预期|束性|期性)$")
+_SKIP = re.compile(r"^(-+|—+|/|\\|\*|无|暂无|—|–|.{0,8}要求)$")
+_SEQUENCE = re.compile(r"^\d{1,3}$")
+
+_HEADER_WORD = re.compile(
+    r"^(序号|编号|类别|类型|领域|分类|指标|指标项|指标名称|主要指标|具体指标|单位|计量单位|属性|指标属性|"
+    r"性质|备注|说明|项目)$"
+)
+_AREA_HEADER = re.compile(r"^[县市区]?[(][县市区镇乡、]{2,}[)]$|^(地区|区域|区县|县区|县市区|镇街|乡镇\(街道\)|镇\(街道\))$")
+_KINDS = (  # header words -> column kind (damaged 标值/年基 included)
+    ("growth", re.compile(r"年均增[长速]|年平均增长")),
+    ("baseline", re.compile(r"基数|基期|基准|现状|年基$|^基$")),
+    ("target", re.compile(r"目标值?|标值|规划值|预期值")),
+    ("actual", re.compile(r"完成情况|完成值|完成|实际|实现值")),
+)
+_YEAR = re.compile(r"(?:19|20)\d{2}")
+_PERIOD = re.compile("|".join(PERIODS))
+_AREA_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}[省市区县州盟旗镇]")
+_SQUASH = re.compile(r"[\s\u00a0“”\"'‘’]")
+_CAPTION_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_COUNT_UNITS = {"个", "张", "家", "户", "所", "座", "处", "件", "项", "台", "辆", "套", "条"}
+_UNIT_SPELLING = {"名": "人", "m2": "平方米", "㎡": "平方米", "m²": "平方米", "km": "公里", "千米": "公里"}
+
+
+def _squash(text: str) -> str:
+    return _SQUASH.sub("", text)
+
+
+@dataclass(frozen=True)
+class Cell:
+    line: int  # 1-based line number in the document
+    text: str  # the (cleaned) line without surrounding whitespace
+    offset: int  # where ``text`` starts in its line
+    raw: str = ""  # the same characters as the original file writes them (for evidence)
+
+    @property
+    def quote(self) -> str:
+        return self.raw or self.text
+
+    @property
+    def kind(self) -> str:
+        return classify(self.text)
+
+
+def classify(text: str) -> str:
+    """ATTR (属性 cell), SKIP (国家要求, --), NUM (a value cell), UNIT (a unit on its own) or TEXT."""
+    squashed = _squash(text)
+    if _ATTRIBUTE.match(squashed):
+        return "ATTR"
+    if _SKIP.match(squashed):
+        return "SKIP"
+    if _SIMPLE.match(text) or _RATIO.match(text) or _CHANGE.match(squashed) or len(_split_parts(text)) > 1:
+        return "NUM"
+    bare = squashed.strip("()（）")
+    if bare and len(bare) <= 8 and all(ch in _UNIT_CHARS for ch in bare):
+        return "UNIT"
+    return "TEXT"
+
+
+def _split_parts(text: str) -> list[re.Match]:
+    """市区25县级20 -> two labelled values; [] unless the parts cover the whole cell."""
+    squashed = _squash(text)
+    parts = list(_SPLIT_PART.finditer(squashed))
+    if len(parts) < 2 or "".join(p.group(0) for p in parts) != squashed:
+        return []
+    return parts
+
+
+# --- readings of one value cell -----------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Reading:
+    value: float
+    comparator: str
+    value_type: str | None  # None: the indicator's own (level or cumulative)
+    unit: str | None  # unit written in the cell
+    label: str | None = None  # 市区 in 市区25县级20
+    span: tuple[int, int] = (0, 0)  # of the number, in the cell text
+    indicator_text: str | None = None  # a cell that names its own indicator (…占比不低于80%)
+
+
+def _comparator(match: re.Match) -> str:
+    if match.group("post"):
+        return _AFTER[match.group("post")]
+    if match.group("pre"):
+        return _BEFORE[match.group("pre")]
+    return "="
+
+
+def _number(text: str) -> float:
+    return float(text.replace(",", ""))
+
+
+def read_cell(text: str, *, rate: bool, in_ratio_row: bool = False) -> list[Reading]:
+    """The figures of one value cell. ``rate``: the indicator is a percentage (提高3% is then 3 个百分点)."""
+    if (match := _RATIO.match(text)) is not None:
+        return [Reading(_number(match.group("num")), "=", "ratio", "", span=match.span("num"))]
+    if in_ratio_row and _LOST_RATIO_COLON.match(text):
+        return [Reading(_number(text[:-1]), "=", "ratio", "", span=(0, len(text)))]
+    if (match := _SIMPLE.match(text)) is not None:
+        return [Reading(_number(match.group("num")), _comparator(match), None, match.group("unit"),
+                        span=match.span("num"))]
+    squashed = _squash(text)
+    if (match := _CHANGE.match(squashed)) is not None:
+        value = _number(match.group("num")) * (-1 if match.group("verb") in _DECLINE else 1)
+        points = match.group("unit") == "个百分点" or (rate and match.group("verb") not in ("增长", "增加"))
+        start = text.find(match.group("num"))
+        return [Reading(value, "=", "change_pp" if points else "change_pct", "个百分点" if points else "%",
+                        span=(start, start + len(match.group("num"))))]
+    if parts := _split_parts(text):
+        readings = []
+        for part in parts:
+            start = text.find(part.group("num"), text.find(part.group("label")))
+            readings.append(Reading(_number(part.group("num")), _comparator(part), None, part.group("unit"),
+                                    label=part.group("label"), span=(start, start + len(part.group("num")))))
+        return readings
+    # A cell that states its own figure in words (域内融合型…占比不低于80%): its last number.
+    numbers = [m for m in _TEXT_VALUE.finditer(text) if re.search(r"[\u4e00-\u9fff]", text[:m.start()])]
+    if numbers:
+        last = numbers[-1]
+        return [Reading(_number(last.group("num")), _comparator(last), None, last.group("unit"),
+                        span=last.span("num"), indicator_text=text[:last.start()].strip())]
+    return []
+
+
+# --- header: value columns ----------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Column:
+    kind: str  # target / actual / baseline / annual_target
+    year: int | None
+    region: str | None  # None: the document's region
+    growth: bool = False  # 年均增长 column: values are average annual growth rates
+
+
+def _is_header_cell(text: str) -> bool:
+    squashed = _squash(text)
+    if _HEADER_WORD.match(squashed) or _AREA_HEADER.match(squashed):
+        return True
+    if len(squashed) <= 16 and any(pattern.search(squashed) for _, pattern in _KINDS):
+        return True
+    bare = _YEAR.sub("", _PERIOD.sub("", squashed)).strip("年末底()")
+    return bare == "" and squashed != ""
+
+
+def _kind_of(squashed: str) -> str | None:
+    return next((kind for kind, pattern in _KINDS if pattern.search(squashed)), None)
+
+
+def _region_named(squashed: str, ctx: ExtractionContext) -> str | None:
+    rest = _YEAR.sub("", _PERIOD.sub("", squashed))
+    for _, pattern in _KINDS:
+        rest = pattern.sub("", rest)
+    match = _AREA_NAME.match(rest.replace("年", ""))
+    if match is None or match.group(0) == ctx.region:
+        return None
+    return match.group(0)
+
+
+def _default_year(kind: str, period: str | None, ctx: ExtractionContext) -> int | None:
+    if period is not None:
+        start, end = PERIODS[period]
+        return start - 1 if kind == "baseline" else end
+    if kind in ("target", "growth"):
+        return ctx.period_end or ctx.year
+    if ctx.period_start is not None:
+        return ctx.period_start - 1
+    return ctx.year - 1 if ctx.year else None
+
+
+def _kind_from_year(year: int, ctx: ExtractionContext) -> str:
+    if ctx.period_start is not None and ctx.period_end is not None:
+        if year < ctx.period_start:
+            return "baseline"
+        return "target"
+    if ctx.year is not None:
+        return "actual" if year < ctx.year else "annual_target" if year == ctx.year else "target"
+    return "actual"
+
+
+def value_columns(header: list[Cell], ctx: ExtractionContext) -> tuple[list[Column], bool]:
+    """The value columns a header names, in order, and whether it has a 属性 column."""
+    columns: list[Column] = []
+    pending: dict | None = None  # a year or period cell waiting for its kind word (2020 / 基数)
+    has_attribute = False
+
+    def flush() -> None:
+        if pending and pending["year"] is not None:
+            columns.append(Column(_kind_from_year(pending["year"], ctx), pending["year"], pending["region"]))
+
+    for cell in header:
+        squashed = _squash(cell.text)
+        if _HEADER_WORD.match(squashed) or _AREA_HEADER.match(squashed):
+            has_attribute = has_attribute or "属性" in squashed
+            continue
+        year = _YEAR.search(squashed)
+        period = _PERIOD.search(squashed)
+        region = _region_named(squashed, ctx)
+        kind = _kind_of(squashed)
+        if kind is None:
+            if year or period:
+                flush()
+                pending = {"year": int(year.group(0)) if year else None,
+                           "period": period.group(0) if period else None, "region": region}
+            continue
+        if pending and (kind == "growth" or (year and pending["year"]) or (period and pending["period"])):
+            flush()  # 2020年 | 2025年目标, 2025年 | 年均增长: the waiting cell is a column of its own
+            pending = None
+        pending = pending or {"year": None, "period": None, "region": None}
+        the_year = int(year.group(0)) if year else pending["year"]
+        the_period = period.group(0) if period else pending["period"]
+        if the_year is None:
+            the_year = _default_year(kind, the_period, ctx)
+        columns.append(Column("target" if kind == "growth" else kind, the_year, region or pending["region"],
+                              growth=kind == "growth"))
+        pending = None
+    flush()
+    return columns, has_attribute
+
+
+# --- rows of an indicator table -----------------------------------------------------------------
+
+@dataclass
+class IndicatorRow:
+    indicator: list[Cell]
+    units: list[Cell] = field(default_factory=list)
+    values: list[Cell] = field(default_factory=list)
+    attribute: str | None = None
+    last_line: int | None = None  # the 属性 cell's line, when the row has one
+    sequence: int | None = None  # its 序号
+
+
+def _merge_requirement_fragments(cells: list[Cell]) -> list[Cell]:
+    """台州 / 市要求 (one cell broken over two lines) -> 台州市要求."""
+    merged: list[Cell] = []
+    for cell in cells:
+        previous = merged[-1] if merged else None
+        if (previous is not None and previous.kind == "TEXT" and len(_squash(previous.text)) <= 4
+                and len(_squash(cell.text)) <= 3 and _squash(cell.text).endswith("要求")):
+            merged[-1] = Cell(cell.line, previous.text + cell.text, cell.offset, previous.quote + cell.quote)
+        else:
+            merged.append(cell)
+    return merged
+
+
+def _row_from_segment(cells: list[Cell], attribute: Cell | None) -> IndicatorRow | None:
+    """One row from the cells between two 属性 cells: [category] [序号] indicator [unit] values."""
+    kinds = [cell.kind for cell in cells]
+    first_value = next((i for i, k in enumerate(kinds) if k in ("NUM", "SKIP")), len(cells))
+    sequence = next((i for i, k in enumerate(kinds[:first_value + 1])
+                     if k == "NUM" and _SEQUENCE.match(cells[i].text) and i + 1 < len(cells)
+                     and kinds[i + 1] == "TEXT"), None)
+    start = sequence + 1 if sequence is not None else 0
+    texts = []
+    position = start
+    while position < len(cells) and kinds[position] == "TEXT":
+        texts.append(cells[position])
+        position += 1
+    if not texts:
+        return None
+    indicator = texts if sequence is not None else texts[-1:]  # without 序号, earlier text is the 类别
+    units = []
+    while position < len(cells) and kinds[position] == "UNIT":
+        units.append(cells[position])
+        position += 1
+    number = int(cells[sequence].text) if sequence is not None else None
+    if attribute is None:
+        return IndicatorRow(indicator, units, cells[position:], sequence=number)
+    binding = "约束性" if "束" in attribute.text else "预期性"  # damaged 束性 / 期性
+    return IndicatorRow(indicator, units, cells[position:], binding, attribute.line, number)
+
+
+def _has_values(cells: list[Cell]) -> bool:
+    """Whether a value cell follows a text cell (the row's indicator) in ``cells``."""
+    kinds = [cell.kind for cell in cells]
+    return "TEXT" in kinds and any(k in ("NUM", "SKIP") for k in kinds[kinds.index("TEXT"):])
+
+
+_MAX_SEQUENCE_GAP = 3  # rows dropped from a numbered table (7 then 9) still leave the next 序号 near
+
+
+def _starts_numbered_row(cells: list[Cell], index: int, rows: list[IndicatorRow]) -> bool:
+    """A 序号 cell: a small integer, followed by the indicator, continuing the numbering."""
+    if not (cells[index].kind == "NUM" and _SEQUENCE.match(cells[index].text)
+            and index + 1 < len(cells) and cells[index + 1].kind == "TEXT"):
+        return False
+    previous = next((row.sequence for row in reversed(rows) if row.sequence is not None), 0)
+    return 0 < int(cells[index].text) - previous <= _MAX_SEQUENCE_GAP
+
+
+def indicator_rows(body: list[Cell], has_attribute: bool) -> list[IndicatorRow]:
+    cells = _merge_requirement_fragments(body)
+    rows: list[IndicatorRow] = []
+    by_attribute = has_attribute or any(cell.kind == "ATTR" for cell in cells)
+    segment: list[Cell] = []
+    for index, cell in enumerate(cells):
+        if by_attribute and cell.kind == "ATTR":
+            row = _row_from_segment(segment, cell)
+            rows.extend([row] if row else [])
+            segment = []
+            continue
+        # Without a 属性 cell (none in the table, or one lost), a row ends where the next one starts:
+        # at its 序号, or — in a table without 属性 — at a text cell after values.
+        starts = _starts_numbered_row(cells, index, rows) or (not by_attribute and cell.kind == "TEXT")
+        if starts and _has_values(segment):
+            row = _row_from_segment(segment, None)
+            rows.extend([row] if row else [])
+            segment = []
+        segment.append(cell)
+    row = _row_from_segment(segment, None)
+    return rows + ([row] if row and row.values and not by_attribute else [])
+
+
+# --- rows of an area table ----------------------------------------------------------------------
+
+@dataclass
+class AreaRow:
+    label: Cell | None  # None: the area cell was lost in flattening
+    values: list[Cell]
+
+
+def area_rows(body: list[Cell]) -> tuple[list[AreaRow], int]:
+    """Rows of label + values, and the number of value columns (the most common row length).
+    A run of values twice as long as a row is two rows, the second without its label."""
+    runs: list[tuple[Cell | None, list[Cell]]] = []
+    for cell in body:
+        if cell.kind in ("NUM", "SKIP"):
+            if not runs:
+                runs.append((None, []))
+            runs[-1][1].append(cell)
+        else:
+            runs.append((cell, []))
+    lengths = Counter(len(values) for _, values in runs if values)
+    if not lengths:
+        return [], 0
+    width = lengths.most_common(1)[0][0]
+    rows: list[AreaRow] = []
+    for label, values in runs:
+        if width < 2 or not values or len(values) % width:
+            continue
+        for chunk in range(0, len(values), width):
+            rows.append(AreaRow(label if chunk == 0 else None, values[chunk:chunk + width]))
+    return rows, width
+
+
+# --- tables in a document -----------------------------------------------------------------------
+
+def table_runs(lines: list[str], original: list[str] | None = None) -> list[list[Cell]]:
+    """Runs of short lines (blank lines between them ignored); a prose line ends a run."""
+    runs: list[list[Cell]] = [[]]
+    for number, line in enumerate(lines, start=1):
+        text = line.strip()
+        if not text:
+            continue
+        if len(text) > _MAX_CELL_CHARS or "。" in text:
+            runs.append([])
+            continue
+        offset = len(line) - len(line.lstrip())
+        raw = original[number - 1][offset:offset + len(text)] if original and number <= len(original) else ""
+        runs[-1].append(Cell(number, text, offset, raw))
+    return [run for run in runs if len(run) >= 6]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """What a table row needs from the indicator catalog."""
+
+    unit: dict[str, str]
+    value_kind: dict[str, str]
+
+    @classmethod
+    def of(cls, catalog: pl.DataFrame) -> Catalog:
+        keys = catalog["indicator_key"].to_list()
+        return cls(dict(zip(keys, catalog["unit"].fill_null("").to_list(), strict=True)),
+                   dict(zip(keys, catalog["value_kind"].fill_null("").to_list(), strict=True)))
+
+    def value_type(self, key: str | None) -> str:
+        return "cumulative" if self.value_kind.get(key or "") in ("cumulative", "count_new") else "level"
+
+    def unit_for(self, key: str | None, written: str | None) -> str:
+        canonical = self.unit.get(key or "", "")
+        written = _UNIT_SPELLING.get(written or "", written or "")
+        if not written:
+            return canonical
+        if written in _COUNT_UNITS and canonical in _COUNT_UNITS:
+            return canonical  # counting words for the same thing take the catalog's word
+        return written
+
+
+_OPEN_UNIT = re.compile(rf"[(（]\s*([{_UNIT_CHARS}]*)\s*[)）]?\s*$")  # (亿元)  (%  (  ()
+_CLOSE_UNIT = re.compile(rf"([{_UNIT_CHARS}]+)[)）]\s*$")  # 亿元) whose opening bracket was lost
+
+
+def split_unit(text: str) -> tuple[str, str | None]:
+    """(name, unit) of an indicator or header cell: 经济总量(亿元) -> 经济总量, 亿元; 城化率(% -> 城化率, %."""
+    if (match := _OPEN_UNIT.search(text)) is not None:
+        return text[:match.start()].strip(), match.group(1) or None
+    if (match := _CLOSE_UNIT.search(text)) is not None:
+        return text[:match.start()].strip(), match.group(1)
+    return text.strip(), None
+
+
+@dataclass
+class TableFacts:
+    rows: list[dict]
+    lines: set[int]
+
+
+def _fact(ctx: ExtractionContext, cell: Cell, reading: Reading, **fields) -> dict:
+    return {"doc": ctx.doc, "line": cell.line, "value": reading.value, "comparator": reading.comparator,
+            "char_start": cell.offset + reading.span[0], "char_end": cell.offset + reading.span[1], **fields}
+
+
+def _indicator_table_facts(rows: list[IndicatorRow], columns: list[Column], ctx: ExtractionContext,
+                           match, catalog: Catalog) -> list[dict]:
+    facts = []
+    for row in rows:
+        name, written_unit = split_unit("".join(cell.text for cell in row.indicator))
+        indicator_quote = "".join(cell.quote for cell in row.indicator)
+        name = name.lstrip("*※").strip()
+        if row.units:
+            written_unit = "".join(cell.text for cell in row.units).strip("()（）")
+        key = match(name)
+        rate = (written_unit or catalog.unit.get(key or "", "")) == "%"
+        in_ratio_row = any(_RATIO.match(cell.text) for cell in row.values)
+        # Cells were lost from the left: a short row lacks its first value columns.
+        shift = max(len(columns) - len(row.values), 0)
+        for column, cell in zip(columns[shift:], row.values, strict=False):
+            if cell.kind in ("SKIP", "ATTR", "UNIT"):
+                continue
+            for reading in read_cell(cell.text, rate=rate, in_ratio_row=in_ratio_row):
+                own_key = match(reading.indicator_text) if reading.indicator_text else None
+                the_key = own_key or key
+                value_type = reading.value_type or catalog.value_type(the_key)
+                if column.growth:
+                    growth_key = f"{the_key}_growth"
+                    the_key = growth_key if growth_key in catalog.unit else the_key
+                    value_type = "change_pct"
+                unit = {"ratio": "", "change_pp": "个百分点", "change_pct": "%"}.get(
+                    value_type, catalog.unit_for(the_key, reading.unit or written_unit))
+                region = column.region or ctx.region
+                facts.append(_fact(
+                    ctx, cell, reading,
+                    region=f"{region}({reading.label})" if reading.label else region,
+                    kind=column.kind, indicator_text=reading.indicator_text or name, indicator_key=the_key,
+                    value_type=value_type, unit=unit, year=column.year, attribute=row.attribute,
+                    evidence=cell.quote if reading.indicator_text else f"{indicator_quote} {cell.quote}",
+                ))
+    return facts
+
+
+@dataclass(frozen=True)
+class AreaColumn:
+    raw: str  # header cell as written (fragments joined)
+    name: str
+    unit: str | None
+
+
+def _merge_header_fragments(cells: list[Cell], width: int, match: _Names) -> list[AreaColumn] | None:
+    """Header cells broken over lines, joined back into ``width`` columns: 人口数 / (万人), 产总值 / 亿元),
+    and fragments that name an indicator only together (所含村 / 委会数)."""
+    texts: list[str] = []
+    quotes: list[str] = []
+    for cell in cells:
+        text = cell.text
+        if texts and (text[0] in "(（" or (text[-1] in ")）" and "(" not in text and "（" not in text)):
+            texts[-1] += text
+            quotes[-1] += cell.quote
+        else:
+            texts.append(text)
+            quotes.append(cell.quote)
+    if texts and len(texts) > width and _AREA_HEADER.match(_squash(texts[0])):
+        texts, quotes = texts[1:], quotes[1:]  # the area column's own header, 县(市、区)
+    while len(texts) > width:
+        def merit(i: int) -> tuple[bool, bool, int, int]:
+            # Best: fragments that together spell a catalog name, then that name it with characters
+            # lost, then that name nothing alone; else the shortest pair.
+            joined = split_unit(texts[i] + texts[i + 1])[0]
+            unnamed = sum(match(split_unit(part)[0]) is None for part in texts[i:i + 2])
+            named = unnamed > 0 and match(joined) is not None
+            return (named and match.exact(joined) is not None, named, unnamed, -len(joined))
+        best = max(range(len(texts) - 1), key=merit)
+        texts[best:best + 2] = [texts[best] + texts[best + 1]]
+        quotes[best:best + 2] = [quotes[best] + quotes[best + 1]]
+    if len(texts) != width:
+        return None
+    return [AreaColumn(quote, *split_unit(text)) for text, quote in zip(texts, quotes, strict=True)]
+
+
+def _area_names(labels: list[Cell | None], regions: pl.DataFrame | None) -> list[str | None]:
+    """Area of each row: its label repaired against the region list (海市 -> 临海市), and rows whose label
+    was lost given the areas of the same parent that no row names, in the region list's order."""
+    raw = [label.text if label else None for label in labels]
+    if regions is None or regions.is_empty():
+        return [text if text and _AREA_NAME.fullmatch(text) else None for text in raw]
+    names = region_names(regions)
+    code_of = dict(zip(names["name"], names["region_code"], strict=True))
+    name_of = dict(zip(regions["region_code"], regions["name_zh"], strict=True))
+    parent_of = dict(zip(regions["region_code"], regions["parent_code"], strict=True))
+    codes = [code_of.get(text) if text else None for text in raw]
+    parents = Counter(parent_of.get(code) for code in codes if code)
+    if not parents:
+        return [None] * len(raw)
+    parent = parents.most_common(1)[0][0]
+    siblings = regions.filter(pl.col("parent_code") == parent)
+    sibling_names = names.filter(pl.col("region_code").is_in(siblings["region_code"].to_list()))
+    for i, text in enumerate(raw):
+        if text and codes[i] is None and len(text) >= 2:
+            found = sibling_names.filter(pl.col("name").str.contains(text, literal=True))["region_code"].unique()
+            codes[i] = found[0] if len(found) == 1 else None
+    unused = [code for code in siblings["region_code"].to_list() if code not in codes]
+    missing = [i for i, text in enumerate(raw) if text is None]
+    if missing and len(missing) == len(unused):
+        for i, code in zip(missing, unused, strict=True):
+            codes[i] = code
+    return [name_of.get(code) if code else text for code, text in zip(codes, raw, strict=True)]
+
+
+def _area_table_facts(rows: list[AreaRow], columns: list[AreaColumn], year: int | None,
+                      ctx: ExtractionContext, match: _Names, catalog: Catalog,
+                      regions: pl.DataFrame | None) -> list[dict]:
+    areas = _area_names([row.label for row in rows], regions)
+    # A column named by what it counts (乡镇) holds the count (乡镇数).
+    keys = [match(column.name) or match.exact(f"{column.name}数") for column in columns]
+    facts = []
+    for row, area in zip(rows, areas, strict=True):
+        label = f"{row.label.quote} " if row.label else ""
+        for column, key, cell in zip(columns, keys, row.values, strict=True):
+            rate = catalog.unit.get(key or "", "") == "%"
+            for reading in read_cell(cell.text, rate=rate):
+                value_type = reading.value_type or catalog.value_type(key)
+                facts.append(_fact(
+                    ctx, cell, reading, region=area or ctx.region, kind="actual", indicator_text=column.name,
+                    indicator_key=key, value_type=value_type,
+                    unit={"ratio": "", "change_pp": "个百分点", "change_pct": "%"}.get(
+                        value_type, catalog.unit_for(key, reading.unit or column.unit)),
+                    year=year, attribute=None, evidence=f"{label}{column.raw} {cell.quote}",
+                ))
+    return facts
+
+
+def read_table(run: list[Cell], ctx: ExtractionContext, match, catalog: Catalog,
+               regions: pl.DataFrame | None = None) -> TableFacts | None:
+    """The figures of one run of cells, or None when the run is not a table this module understands."""
+    start = next((i for i, cell in enumerate(run)
+                  if _HEADER_WORD.match(_squash(cell.text)) or _AREA_HEADER.match(_squash(cell.text))), None)
+    if start is None:
+        return None
+    end = start
+    while end < len(run) and _is_header_cell(run[end].text):
+        end += 1
+    columns, has_attribute = value_columns(run[start:end], ctx)
+    if columns:
+        rows = indicator_rows(run[end:], has_attribute)
+        facts = _indicator_table_facts(rows, columns, ctx, match, catalog)
+        last = max((cell.line for row in rows for cell in row.indicator + row.values), default=None)
+        if row_end := max((row.last_line for row in rows if row.last_line), default=None):
+            last = max(last or 0, row_end)
+    else:
+        body = next((i for i in range(start + 1, len(run)) if run[i].kind in ("NUM", "SKIP") or (
+            i + 2 < len(run) and run[i + 1].kind == "NUM" and run[i + 2].kind == "NUM")), None)
+        if body is None:
+            return None
+        rows, width = area_rows(run[body:])
+        columns_across = _merge_header_fragments(run[start:body], width, match) if rows else None
+        if not columns_across:
+            return None
+        captions = [m for cell in run[:start] for m in _CAPTION_YEAR.finditer(cell.text)]
+        year = int(captions[-1].group(1)) if captions else _default_year("actual", None, ctx)
+        facts = _area_table_facts(rows, columns_across, year, ctx, match, catalog, regions)
+        last = max(cell.line for row in rows for cell in row.values)
+    if not facts or last is None:
+        return None
+    return TableFacts(facts, set(range(run[0].line, last + 1)))
+
+
+class _Names:
+    """Indicator keys of table cells (``match`` tolerates lost characters; ``exact`` does not)."""
+
+    def __init__(self, catalog: pl.DataFrame) -> None:
+        self._matcher = cached_matcher(catalog)
+
+    def __call__(self, text: str | None) -> str | None:
+        mention = self._matcher.match(text) if text else None
+        return mention.key if mention is not None else None
+
+    def exact(self, text: str) -> str | None:
+        return self._matcher.key_of(IndicatorMatcher.clean_cell(text))
+
+
+def find_table_facts(lines: list[str], ctx: ExtractionContext, regions: pl.DataFrame | None = None,
+                     original: list[str] | None = None) -> tuple[pl.DataFrame, set[int]]:
+    """Figures of every flattened table in ``lines`` (FACT_SCHEMA rows) and the 1-based line numbers
+    the tables occupy (captions included), which the prose extractor leaves alone.
+
+    ``regions`` (the region reference; else ``ctx.regions`` if the context has it) lets an area table
+    repair damaged area names; without it they stay as written. ``original`` (the lines as the file
+    writes them, DecodedDocument.original) makes evidence quote the file rather than the cleaned text."""
+    from pipelines.lib.extraction import FACT_SCHEMA  # extraction imports this module
+
+    match = _Names(ctx.catalog)
+    catalog = Catalog.of(ctx.catalog)
+    regions = regions if regions is not None else getattr(ctx, "regions", None)
+    rows: list[dict] = []
+    occupied: set[int] = set()
+    for run in table_runs(lines, original):
+        table = read_table(run, ctx, match, catalog, regions)
+        if table is not None:
+            rows.extend(table.rows)
+            occupied |= table.lines
+    return pl.DataFrame(rows, schema=FACT_SCHEMA), occupied
