@@ -8,6 +8,7 @@ import tempfile
 import duckdb
 
 from pipelines.config import Paths
+from pipelines.lib.report import REPORT_PAGE
 from pipelines.lib.warehouse import scalar
 
 # Under the multiprocess executor without DAGSTER_HOME: a throwaway instance whose "duckdb" pool
@@ -77,8 +78,12 @@ def summarize(paths: Paths, run_id: str) -> str:
             + (f" ({', '.join(f'{s} {n}' for s, n in alerts)})" if alerts else ""),
             f"rejected rows         {one('SELECT count(*) FROM rejected_row WHERE run_id = ?', run_id)}",
             f"warehouse             {db}",
-            f"report                {paths.reports_dir / 'index.html'}",
+            f"report                {paths.reports_dir / REPORT_PAGE}",
         ]
+        workbooks = sorted(paths.reports_dir.glob("*.xlsx"))
+        if workbooks:
+            lines.append(f"evaluation tables     {paths.reports_dir}/<region_code>.xlsx "
+                         f"({', '.join(w.stem for w in workbooks)})")
         if paths.data_docs_dir.exists():
             lines.append(f"data docs             {paths.data_docs_dir / 'index.html'}")
         if paths.outbox_dir.exists():

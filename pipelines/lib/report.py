@@ -1,15 +1,283 @@
-"""The evaluation report: a static HTML page and one .xlsx table per region (skeleton: issue 8)."""
+"""The evaluation report of a run: one static HTML page and the 指标完成情况表 as one .xlsx per region.
+
+Everything is read from the analyst views (sql/views), so the page shows exactly what an analyst
+querying the warehouse sees. The page works offline: charts are inline SVG drawn here, styles are
+inline, and no script or font is fetched. Files are written under a temporary name and renamed,
+so a manager opening the page during a run sees the previous report or the new one, never half.
+"""
 
 from __future__ import annotations
 
+import os
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import jinja2
+import polars as pl
+import xlsxwriter
+
+REPORT_PAGE = "index.html"
+TEMPLATES_DIR = Path(__file__).parent / "templates"
+EVALUATION_SHEET = "指标完成情况表"
+# The published shape of the evaluation table, then the years the numbers belong to.
+EVALUATION_COLUMNS = ["类型", "指标", "单位", "基数", "目标值", "最新值", "完成进度", "时间进度", "属性", "状态",
+                      "基数年份", "目标年份", "最新值年份"]
+PERCENT_COLUMNS = ["完成进度", "时间进度"]
+
+
+def workbook_name(region_code: str) -> str:
+    """File name of a region's evaluation table inside the reports folder (alert emails link to it)."""
+    return f"{region_code}.xlsx"
+
+
+@dataclass(frozen=True)
+class ChartBox:
+    """Pixel layout of one target chart: the plot area sits inside the margins."""
+
+    width: int = 560
+    height: int = 260
+    left: int = 64
+    right: int = 20
+    top: int = 30
+    bottom: int = 34
+
+    @property
+    def plot_width(self) -> int:
+        return self.width - self.left - self.right
+
+    @property
+    def plot_height(self) -> int:
+        return self.height - self.top - self.bottom
+
+
+CHART = ChartBox()
 
 
 def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: str) -> dict[str, Path]:
+    """Write index.html and one <region_code>.xlsx per region with assessed targets; returns the files."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    page = reports_dir / "index.html"
-    page.write_text("<!doctype html><meta charset='utf-8'><title>Planwatch 评估报告</title><h1>Planwatch 评估报告</h1>",
-                    encoding="utf-8")
-    return {"html": page}
+    statuses = _query(con, "SELECT code AS status, label_zh FROM v_label WHERE kind = 'status' ORDER BY sort_order")
+    targets = _query(con, """
+        SELECT s.* FROM v_target_status s
+        LEFT JOIN v_label c ON c.kind = 'category' AND c.code = s.category
+        WHERE s.status IS NOT NULL
+        ORDER BY s.region_code, c.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id""")
+    evaluation = _query(con, "SELECT * FROM v_evaluation_table")
+    latest_run = _query(con, "SELECT run_id, assessed_at FROM v_latest_run")
+
+    files: dict[str, Path] = {}
+    regions = targets.select("region_code", "region_name").unique(maintain_order=True)
+    for (region_code,), table in evaluation.partition_by("region_code", as_dict=True, maintain_order=True).items():
+        region_name = table["地区"][0]
+        files[f"xlsx:{region_code}"] = write_evaluation_workbook(
+            table, reports_dir / workbook_name(region_code), region_name=region_name, run_id=run_id)
+    _remove_stale_workbooks(reports_dir, keep={p.name for p in files.values()})
+
+    page = render_page(
+        run_id=run_id,
+        assessed_at=latest_run["assessed_at"][0] if latest_run.height else None,
+        statuses=statuses,
+        regions=regions,
+        overview=status_overview(targets, statuses),
+        targets=targets,
+        evaluation=evaluation,
+        charts=chart_geometry(targets, _query(con, "SELECT * FROM v_target_path")),
+    )
+    files = {"html": _write_atomic(reports_dir / REPORT_PAGE, page.encode("utf-8")), **files}
+    return files
+
+
+def _query(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
+    return con.sql(sql).pl()
+
+
+# ---------------------------------------------------------------------------------------------- overview
+
+def status_overview(targets: pl.DataFrame, statuses: pl.DataFrame) -> pl.DataFrame:
+    """Per region and status: the count, and where its segment starts in the region's stacked bar (0..1)."""
+    counts = (
+        targets.select("region_code", "region_name").unique()
+        .join(statuses.with_row_index("order"), how="cross")
+        .join(targets.group_by("region_code", "status").len("n"), on=["region_code", "status"], how="left")
+        .with_columns(pl.col("n").fill_null(0).cast(pl.Int64))
+        .sort("region_code", "order")
+    )
+    total = pl.col("n").sum().over("region_code")
+    return counts.with_columns(
+        total.alias("total"),
+        ((pl.col("n").cum_sum().over("region_code") - pl.col("n")) / total).alias("start"),
+        (pl.col("n") / total).alias("share"),
+    )
+
+
+# ---------------------------------------------------------------------------------------------- charts
+
+def chart_geometry(targets: pl.DataFrame, path: pl.DataFrame, box: ChartBox = CHART) -> dict[str, dict]:
+    """Pixel coordinates of every chart element, per target_id.
+
+    Each chart shows the chosen observations, the straight plan path, the baseline, the target and the
+    latest value the status was judged on, on axes fitted to all of them with round tick values.
+    """
+    marks = pl.concat([
+        path.filter(pl.col("observed_value").is_not_null()).select(
+            "target_id", pl.lit("observed").alias("series"), "year", pl.col("observed_value").alias("value"),
+            pl.col("observed_source").alias("note")),
+        path.filter(pl.col("plan_value").is_not_null()).select(
+            "target_id", pl.lit("plan").alias("series"), "year", pl.col("plan_value").alias("value"),
+            pl.lit(None, pl.String).alias("note")),
+        *(targets.filter(pl.col(year).is_not_null() & pl.col(value).is_not_null()).select(
+            "target_id", pl.lit(series).alias("series"), pl.col(year).alias("year"), pl.col(value).alias("value"),
+            pl.lit(None, pl.String).alias("note"))
+          for series, year, value in (("target", "target_year", "target_value"),
+                                      ("baseline", "baseline_year", "baseline_value"),
+                                      ("latest", "latest_year", "latest_value"))),
+    ], how="vertical_relaxed").with_columns(pl.col("year").cast(pl.Int32), pl.col("value").cast(pl.Float64))
+    axes = _axes(marks, box)
+    placed = marks.join(axes, on="target_id").with_columns(
+        _x(pl.col("year"), box).round(1).alias("x"), _y(pl.col("value"), box).round(1).alias("y"))
+
+    def series_points(series: str) -> pl.DataFrame:
+        return (placed.filter(pl.col("series") == series).sort("target_id", "year")
+                .group_by("target_id", maintain_order=True)
+                .agg(pl.struct("x", "y", "year", "value", "note").alias(series),
+                     pl.format("{},{}", "x", "y").str.join(" ").alias(f"{series}_line")))
+
+    y_ticks = (axes.select("target_id", "y_lo", "y_hi", "y_step", "decimals",
+                           pl.int_ranges(0, pl.col("n_ticks") + 1).alias("i"))
+               .explode("i")
+               .with_columns((pl.col("y_lo") + pl.col("i") * pl.col("y_step")).alias("value"))
+               .with_columns(_y(pl.col("value"), box).round(1).alias("y"))
+               .group_by("target_id", maintain_order=True)
+               .agg(pl.struct("y", "value", "decimals").alias("y_ticks")))
+    x_ticks = (axes.select("target_id", "x_lo", "x_hi", pl.int_ranges("x_lo", pl.col("x_hi") + 1).alias("year"))
+               .explode("year")
+               # Label every year on short spans, every other year on long ones.
+               .filter(((pl.col("year") - pl.col("x_lo")) % ((pl.col("x_hi") - pl.col("x_lo")) // 10 + 1)) == 0)
+               .with_columns(_x(pl.col("year"), box).round(1).alias("x"))
+               .group_by("target_id", maintain_order=True)
+               .agg(pl.struct("x", "year").alias("x_ticks")))
+
+    charts = targets.select("target_id").join(axes.select("target_id"), on="target_id")
+    for part in (y_ticks, x_ticks, *(series_points(s) for s in ("observed", "plan", "target", "baseline", "latest"))):
+        charts = charts.join(part, on="target_id", how="left")
+    return {row["target_id"]: row for row in charts.to_dicts()}
+
+
+def _axes(marks: pl.DataFrame, box: ChartBox) -> pl.DataFrame:
+    """Per target: the year range and a y range widened to round ticks (4-5 intervals of 1/2/2.5/5 x 10^k)."""
+    lo, hi = pl.col("v_min"), pl.col("v_max")
+    flat_pad = pl.max_horizontal(lo.abs() * 0.1, pl.lit(1.0))
+    raw_step = (hi - lo) / 4
+    magnitude = pl.lit(10.0).pow(raw_step.log10().floor())
+    normalized = raw_step / magnitude
+    nice = (pl.when(normalized <= 1).then(1.0).when(normalized <= 2).then(2.0)
+            .when(normalized <= 2.5).then(2.5).when(normalized <= 5).then(5.0).otherwise(10.0))
+    return (
+        marks.group_by("target_id")
+        .agg(pl.col("year").min().alias("x_lo"), pl.col("year").max().alias("x_hi"),
+             pl.col("value").min().alias("v_min"), pl.col("value").max().alias("v_max"))
+        .with_columns(
+            # A single year or a single value still gets an axis with some room around it.
+            pl.when(pl.col("x_lo") == pl.col("x_hi")).then(pl.col("x_lo") - 1).otherwise("x_lo").alias("x_lo"),
+            pl.when(pl.col("x_lo") == pl.col("x_hi")).then(pl.col("x_hi") + 1).otherwise("x_hi").alias("x_hi"),
+            pl.when(lo == hi).then(lo - flat_pad).otherwise(lo).alias("v_min"),
+            pl.when(lo == hi).then(hi + flat_pad).otherwise(hi).alias("v_max"),
+        )
+        .with_columns((nice * magnitude).alias("y_step"), nice.alias("nice"))
+        .with_columns((lo / pl.col("y_step")).floor().mul(pl.col("y_step")).alias("y_lo"),
+                      (hi / pl.col("y_step")).ceil().mul(pl.col("y_step")).alias("y_hi"))
+        .with_columns(((pl.col("y_hi") - pl.col("y_lo")) / pl.col("y_step")).round().cast(pl.Int64).alias("n_ticks"),
+                      # Enough decimals for the step: 0.25 -> 2, 0.5 -> 1, 50 -> 0.
+                      (-(pl.col("y_step").log10().floor()) + (pl.col("nice") == 2.5).cast(pl.Float64))
+                      .clip(0, 6).cast(pl.Int64).alias("decimals"))
+        .drop("v_min", "v_max", "nice")
+    )
+
+
+def _x(year: pl.Expr, box: ChartBox) -> pl.Expr:
+    return box.left + (year - pl.col("x_lo")) / (pl.col("x_hi") - pl.col("x_lo")) * box.plot_width
+
+
+def _y(value: pl.Expr, box: ChartBox) -> pl.Expr:
+    return box.top + (pl.col("y_hi") - value) / (pl.col("y_hi") - pl.col("y_lo")) * box.plot_height
+
+
+# ---------------------------------------------------------------------------------------------- files
+
+def write_evaluation_workbook(table: pl.DataFrame, path: Path, *, region_name: str, run_id: str) -> Path:
+    """One region's 指标完成情况表: a title, then the table with Chinese headers, progress as Excel percents."""
+    sheet = table.select(EVALUATION_COLUMNS).with_columns(pl.col(PERCENT_COLUMNS) / 100)
+    tmp = path.with_name(f".{path.name}.tmp")
+    with xlsxwriter.Workbook(tmp) as workbook:
+        worksheet = workbook.add_worksheet(EVALUATION_SHEET)
+        worksheet.write(0, 0, f"{region_name}规划主要指标完成情况表", workbook.add_format({"bold": True, "font_size": 14}))
+        worksheet.write(1, 0, f"Planwatch 运行 {run_id} · 生成于 {datetime.now():%Y-%m-%d %H:%M}")
+        sheet.write_excel(
+            workbook, worksheet, position="A4", table_style="Table Style Medium 2", autofit=True,
+            column_formats={c: "0.0%" for c in PERCENT_COLUMNS}, float_precision=2, freeze_panes="A5",
+        )
+    os.replace(tmp, path)
+    return path
+
+
+def _remove_stale_workbooks(reports_dir: Path, *, keep: set[str]) -> None:
+    """A region without assessed targets this run has no table: drop last run's file, it would mislead."""
+    for old in reports_dir.glob("*.xlsx"):
+        if old.name not in keep:
+            old.unlink()
+
+
+def _write_atomic(path: Path, content: bytes) -> Path:
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(content)
+    os.replace(tmp, path)
+    return path
+
+
+# ---------------------------------------------------------------------------------------------- page
+
+def render_page(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataFrame, regions: pl.DataFrame,
+                overview: pl.DataFrame, targets: pl.DataFrame, evaluation: pl.DataFrame,
+                charts: dict[str, dict]) -> str:
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
+                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
+    env.filters.update(num=format_number, pct=format_percent)
+    by_region = {code: frame for (code,), frame in targets.partition_by("region_code", as_dict=True).items()}
+    eval_by_region = {code: frame for (code,), frame in evaluation.partition_by("region_code", as_dict=True).items()}
+    overview_by_region = {code: frame for (code,), frame in overview.partition_by("region_code", as_dict=True).items()}
+    return env.get_template("report.html.j2").render(
+        run_id=run_id,
+        assessed_at=assessed_at,
+        generated_at=datetime.now(),
+        statuses=statuses.to_dicts(),
+        status_by_label=dict(zip(statuses["label_zh"], statuses["status"], strict=True)),
+        totals=overview.group_by("status", maintain_order=True).agg(pl.col("n").sum()).to_dicts(),
+        regions=[
+            {**region,
+             "overview": overview_by_region[region["region_code"]].to_dicts(),
+             "targets": by_region[region["region_code"]].to_dicts(),
+             "evaluation": eval_by_region.get(region["region_code"], evaluation.clear()).to_dicts(),
+             "workbook": workbook_name(region["region_code"])}
+            for region in regions.to_dicts()
+        ],
+        evaluation_columns=EVALUATION_COLUMNS,
+        percent_columns=PERCENT_COLUMNS,
+        charts=charts,
+        box=CHART,
+    )
+
+
+def format_number(value: float | int | None, decimals: int | None = None) -> str:
+    """3600.0 -> '3,600'; 3.456 -> '3.46'; None -> '—' (the dash plan tables print for 'no figure')."""
+    if value is None:
+        return "—"
+    if decimals is not None:
+        return f"{value:,.{decimals}f}"
+    return f"{value:,.2f}".rstrip("0").rstrip(".")
+
+
+def format_percent(value: float | None, *, scale: float = 100) -> str:
+    """A fraction (0.636) as '63.6%'; pass scale=1 for numbers already in percent."""
+    return "—" if value is None else f"{value * scale:.1f}%"

@@ -24,6 +24,8 @@ STAGING_FILE = ".planwatch.staging.duckdb"
 # Tables rebuilt from inputs on every run; the others keep history across runs.
 CURRENT_TABLES = ("region", "indicator", "document", "extracted_fact", "target")
 HISTORY_TABLES = ("observation", "assessment", "alert", "rejected_row", "validation_issue")
+ANALYST_VIEWS_SQL = ("SELECT view_name FROM duckdb_views() WHERE NOT internal AND schema_name = 'main' "
+                     "AND view_name LIKE 'v\\_%' ESCAPE '\\' ORDER BY view_name")
 
 
 def scalar(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None):
@@ -76,16 +78,43 @@ class Warehouse:
         return frame.height
 
     def create_views(self, con: duckdb.DuckDBPyConnection) -> list[str]:
-        """(Re)create the analyst views of sql/views/*.sql inside the warehouse file."""
-        created = []
+        """(Re)create the analyst views of sql/views/*.sql inside the warehouse file; returns their names.
+
+        The files run in name order (a view may use the views of earlier files). Views of earlier
+        runs are dropped first, so a view removed from sql/views/ does not linger in the copy.
+        """
+        for (name,) in con.execute(ANALYST_VIEWS_SQL).fetchall():
+            con.execute(f'DROP VIEW IF EXISTS "{name}"')
         for sql_file in sorted((SQL_DIR / "views").glob("*.sql")):
             con.execute(sql_file.read_text(encoding="utf-8"))
-            created.append(sql_file.stem)
-        return created
+        return [name for (name,) in con.execute(ANALYST_VIEWS_SQL).fetchall()]
 
     def publish(self) -> Path:
-        """Swap the staging file in as the published warehouse, atomically."""
+        """Swap the staging file in as the published warehouse, atomically.
+
+        Readers holding the old file keep reading it (its inode lives on until they close); every
+        connection opened after the rename gets the new file. Nothing is ever written to the
+        published path in place, so a read-only connection held through the run cannot block it.
+        """
         with self.connect() as con:
             con.execute("CHECKPOINT")
+        # Opening read-only in this process fails while any other connection to the staging file is
+        # still open here (DuckDB refuses a second configuration), and it proves the file is whole:
+        # never swap in a file that a leaked writer could still change, or that does not open.
+        try:
+            with self.connect(read_only=True) as con:
+                scalar(con, "SELECT count(*) FROM assessment")
+        except duckdb.Error as exc:
+            raise RuntimeError(f"staging warehouse {self.staging} is not ready to publish: {exc}") from exc
         os.replace(self.staging, self.published)
+        _fsync_dir(self.dir)
         return self.published
+
+
+def _fsync_dir(directory: Path) -> None:
+    """Make the rename itself durable (the file's bytes were synced by DuckDB's checkpoint)."""
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

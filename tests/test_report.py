@@ -1,0 +1,131 @@
+"""The run's report: a static HTML page that renders offline in a real Chromium, and .xlsx tables."""
+
+from __future__ import annotations
+
+import shutil
+import struct
+import subprocess
+from pathlib import Path
+
+import openpyxl
+import pytest
+from bs4 import BeautifulSoup
+from warehouse_sample import JJ, RUN_2, ZJG, build_sample_warehouse
+
+from pipelines.lib.report import build_report, chart_geometry, workbook_name
+from pipelines.lib.warehouse import Warehouse
+
+CHROMIUM = Path("/usr/bin/chromium")
+HEADER = ["类型", "指标", "单位", "基数", "目标值", "最新值", "完成进度", "时间进度", "属性", "状态",
+          "基数年份", "目标年份", "最新值年份"]
+
+
+@pytest.fixture
+def report(tmp_path):
+    """The sample warehouse's report, built inside the run (from the staging file) as the asset does."""
+    wh = build_sample_warehouse(tmp_path / "warehouse", publish=False)
+    reports = tmp_path / "warehouse" / "reports"
+    reports.mkdir()
+    (reports / "999999.xlsx").write_bytes(b"last run's table of a region that has no targets now")
+    with wh.connect() as con:
+        files = build_report(con, reports, run_id=RUN_2)
+    return files
+
+
+def test_report_writes_the_page_and_one_workbook_per_region(report):
+    assert set(report) == {"html", f"xlsx:{ZJG}", f"xlsx:{JJ}"}
+    assert report[f"xlsx:{ZJG}"].name == workbook_name(ZJG) == f"{ZJG}.xlsx"
+    folder = report["html"].parent
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["index.html", f"{ZJG}.xlsx", f"{JJ}.xlsx"])
+
+
+def test_workbook_holds_the_regions_evaluation_table(report):
+    sheet = openpyxl.load_workbook(report[f"xlsx:{ZJG}"]).active
+    assert sheet.title == "指标完成情况表"
+    assert "张家港市" in sheet["A1"].value
+    table = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=4)]
+    assert table[0] == HEADER
+    body = {row[1]: dict(zip(HEADER, row, strict=True)) for row in table[1:]}
+    assert set(body) == {"地区生产总值", "全社会研发经费支出占地区生产总值比重", "细颗粒物(PM2.5)年均浓度"}
+    pm25 = body["细颗粒物(PM2.5)年均浓度"]
+    assert (pm25["类型"], pm25["单位"], pm25["属性"], pm25["状态"]) == ("绿色生态", "微克/立方米", "约束性", "滞后于序时进度")
+    assert (pm25["基数"], pm25["目标值"], pm25["最新值"], pm25["目标年份"]) == (33, 30, 34, 2025)
+    # Progress is a real Excel percentage: -0.333 shown as -33.3%.
+    assert pm25["完成进度"] == pytest.approx(-0.333) and pm25["时间进度"] == pytest.approx(0.4)
+    progress_cell = next(row[6] for row in sheet.iter_rows(min_row=5) if row[1].value == "细颗粒物(PM2.5)年均浓度")
+    assert progress_cell.number_format == "0.0%"
+
+    other = openpyxl.load_workbook(report[f"xlsx:{JJ}"]).active
+    assert [row[1] for row in other.iter_rows(min_row=5, values_only=True)] == [
+        "一般公共预算收入", "全社会固定资产投资(五年累计)"]
+
+
+def test_page_is_self_contained(report):
+    html = report["html"].read_text(encoding="utf-8")
+    assert "<script" not in html.lower()
+    assert "http://" not in html and "https://" not in html and "url(" not in html and "@import" not in html
+    soup = BeautifulSoup(html, "html.parser")
+    assert [a["href"] for a in soup.select("a[href$='.xlsx']")][:2] == [f"{ZJG}.xlsx", f"{JJ}.xlsx"]
+    assert soup.select_one("#t-t-pm25 .badge").get_text() == "滞后于序时进度"
+
+
+def test_chart_places_target_and_observations_on_the_right_spots(tmp_path):
+    wh = build_sample_warehouse(tmp_path, publish=False)
+    with wh.connect() as con:
+        charts = chart_geometry(con.sql("SELECT * FROM v_target_status").pl(), con.sql("SELECT * FROM v_target_path").pl())
+    pm25 = charts["t-pm25"]
+    # PM2.5's target (30 in 2025) is its lowest value in its last year: bottom right of the plot.
+    (target,) = pm25["target"]
+    assert (target["x"], target["y"]) == (540.0, 226.0)
+    # 2022's 34 is the highest: it sits above the others, years run left to right.
+    observed = pm25["observed"]
+    assert [p["year"] for p in observed] == [2020, 2021, 2022]
+    assert observed[2]["y"] < observed[0]["y"] < observed[1]["y"]
+    assert observed[0]["x"] < observed[1]["x"] < observed[2]["x"]
+    assert [t["value"] for t in pm25["y_ticks"]] == [30.0, 31.0, 32.0, 33.0, 34.0]
+    # No observation at all: the chart still has the target, and axes around it.
+    assert charts["t-rev"]["observed"] is None and len(charts["t-rev"]["target"]) == 1
+
+
+def test_report_of_a_run_without_targets(tmp_path):
+    wh = Warehouse(tmp_path)
+    wh.begin()
+    with wh.connect() as con:
+        wh.create_views(con)
+        files = build_report(con, tmp_path / "reports", run_id="empty-run")
+    assert set(files) == {"html"}
+    assert "本次运行没有可评估的指标" in files["html"].read_text(encoding="utf-8")
+
+
+def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync",
+         f"--user-data-dir={tmp_path / 'chromium-profile'}", "--window-size=1280,2000", *args],
+        capture_output=True, text=True, timeout=180, check=True,
+    )
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium (.ci/install-chromium.sh)")
+def test_report_renders_in_headless_chromium(report, tmp_path):
+    url = report["html"].as_uri()
+    shot = tmp_path / "report.png"
+    chromium(tmp_path, f"--screenshot={shot}", url)
+    png = shot.read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert struct.unpack(">II", png[16:24]) == (1280, 2000)
+    shutil.copy(shot, report["html"].parent.parent / "report.png")  # kept next to the report for a look
+
+    dom = BeautifulSoup(chromium(tmp_path, "--dump-dom", url).stdout, "html.parser")
+    assert len(dom.select("svg.chart")) == 5  # one chart per target
+    # Drawn marks are the charts' own children (the legend's samples sit in g.legend).
+    assert len(dom.select("svg.chart > polyline.observed")) == 4  # every target with observations
+    assert len(dom.select("svg.chart > circle.obs-point")) == 10  # every chosen observation
+    assert len(dom.select("svg.chart > polyline.plan-path")) == 4  # every target with a baseline
+    assert len(dom.select("svg.chart > polygon.target-mark")) == 5  # every target
+    assert len(dom.select("svg.chart > circle.latest-point")) == 4  # every assessed latest value
+    assert len(dom.select("svg.bar rect")) == 4  # overview bars: a segment per status present (2 + 2)
+    overview = dom.select("table.overview tbody tr")
+    assert [tr.td.get_text() for tr in overview] == ["张家港市", "椒江区", "合计"]
+    assert [len(t.select("tbody tr")) for t in dom.select("table.evaluation")] == [3, 2]
+    assert "规划路径" in dom.select_one("svg.chart").get_text()
