@@ -6,6 +6,9 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfgen import canvas
 
 from pipelines.lib.documents import read_manifest
 from pipelines.lib.extract_context import ExtractionContext
@@ -127,6 +130,43 @@ def test_table_without_attribute_column_and_a_growth_column(catalog):
     ]
 
 
+def test_pdf_table_with_one_row_per_line(catalog, tmp_path):
+    """A PDF text layer gives a table row per line, cells separated by spaces."""
+    pdfmetrics.registerFont(UnicodeCIDFont("STSong-Light"))
+    path = tmp_path / "plan.pdf"
+    pdf = canvas.Canvas(str(path))
+    pdf.setFont("STSong-Light", 10)
+    rows = [
+        "表1 “十四五”经济社会发展主要指标",
+        "序号 指标 单位 2020年 2025年 年均增长 属性",
+        "1 地区生产总值 亿元 653 1000 8%左右 预期性",
+        "2 城镇登记失业率 % 2.1 <3.5 - 预期性",
+        "3 PM2.5年均浓度 微克/立方米 35 ≤30 - 约束性",
+        "4 新增城镇就业人数 万人 [6.5] - 预期性",
+        "全县上下要围绕上述目标,扎实推进各项工作,确保“十四五”规划顺利实施并取得实效,为现代化建设打下坚实基础。",
+    ]
+    for i, row in enumerate(rows):
+        pdf.drawString(40, 780 - 20 * i, row)
+    pdf.save()
+    doc = read_document(path)
+    facts, occupied = find_table_facts(doc.lines, context(catalog))
+    got = facts.sort("line", "char_start").select(
+        "line", "kind", "year", "value", "comparator", "indicator_key", "value_type", "unit", "attribute").rows()
+    assert got == [
+        (3, "baseline", 2020, 653.0, "=", "gdp", "level", "亿元", "预期性"),
+        (3, "target", 2025, 1000.0, "=", "gdp", "level", "亿元", "预期性"),
+        (3, "target", 2025, 8.0, "~", "gdp_growth", "change_pct", "%", "预期性"),
+        (4, "baseline", 2020, 2.1, "=", "urban_registered_unemployment_rate", "level", "%", "预期性"),
+        (4, "target", 2025, 3.5, "<=", "urban_registered_unemployment_rate", "level", "%", "预期性"),
+        (5, "baseline", 2020, 35.0, "=", "pm25_concentration", "level", "微克/立方米", "约束性"),
+        (5, "target", 2025, 30.0, "<=", "pm25_concentration", "level", "微克/立方米", "约束性"),
+        # Two cells for three columns: the first (2020) is the one lost; [6.5] is a five-year total.
+        (6, "target", 2025, 6.5, "=", "new_employment", "cumulative", "万人", "预期性"),
+    ]
+    assert occupied == set(range(1, 7))
+    assert facts.filter(pl.col("line") == 3)["evidence"].to_list()[0] == "地区生产总值 653"
+
+
 @pytest.fixture
 def regions() -> pl.DataFrame:
     return pl.DataFrame(
@@ -202,6 +242,10 @@ def test_prose_and_lists_are_not_tables(catalog):
         ("增长6.5%", False, [(6.5, "=", "change_pct")]),
         ("下降13.5%", False, [(-13.5, "=", "change_pct")]),
         ("1,136.87", False, [(1136.87, "=", None)]),
+        ("4~5", False, [(4.0, ">=", None)]),
+        ("40%-50%", False, [(40.0, ">=", None)]),
+        ("[17]", False, [(17.0, "=", "cumulative")]),
+        ("〔≥25〕", False, [(25.0, ">=", "cumulative")]),
         ("国家要求", False, []),
         ("--", False, []),
     ],

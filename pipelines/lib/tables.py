@@ -19,6 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import polars as pl
 
@@ -40,6 +41,9 @@ _BEFORE_ALT = "|".join(sorted(map(re.escape, _BEFORE), key=len, reverse=True))
 _AFTER_ALT = "|".join(sorted(map(re.escape, _AFTER), key=len, reverse=True))
 _VALUE = rf"(?P<pre>{_BEFORE_ALT})?\s*(?P<num>-?{_NUM})\s*(?P<unit>{_UNIT_WORD})?\s*(?P<post>{_AFTER_ALT})?"
 _SIMPLE = re.compile(rf"^{_VALUE}$")
+_RANGE = re.compile(rf"^(?P<num>{_NUM})\s*(?:{_UNIT_WORD})?\s*[-~～—至到]\s*{_NUM}\s*(?P<unit>{_UNIT_WORD})?$")
+_PERIOD_TOTAL = re.compile(r"^[\[〔【]\s*(?P<inner>[^\]〕】]+?)\s*[\]〕】]$")  # [17]: a five-year total
+_ASCII_UNITS = {"km", "m", "m2", "m3", "km2", "kwh", "kw", "mw", "gw", "t", "kg", "mg/l", "μg/m3", "ug/m3"}
 _RATIO = re.compile(rf"^(?P<num>{_NUM})\s*[:∶]\s*1$")
 _CHANGE = re.compile(rf"^(?P<verb>提高|提升|增长|增加|上升|下降|降低|减少)\s*(?P<num>{_NUM})\s*(?P<unit>%|个百分点)?$")
 _SPLIT_PART = re.compile(rf"(?P<label>[\u4e00-\u9fff]{{1,6}}?)\s*{_VALUE}")
@@ -47,7 +51,7 @@ _TEXT_VALUE = re.compile(_VALUE)
 _LOST_RATIO_COLON = re.compile(r"^\d+\.\d*1$")  # 1.941: 1.94:1 whose colon was lost
 _DECLINE = ("下降", "降低", "减少")
 _ATTRIBUTE = re.compile(r"^(约束性|预期性|约束|预期|束性|期性)$")
-_SKIP = re.compile(r"^(-+|—+|/|\\|\*|无|暂无|—|–|.{0,8}要求)$")
+_SKIP = re.compile(r"^(-+|—+|–+|/|\\|\*|无|暂无|.{0,8}要求)$")
 _SEQUENCE = re.compile(r"^\d{1,3}$")
 
 _HEADER_WORD = re.compile(
@@ -85,7 +89,7 @@ class Cell:
     def quote(self) -> str:
         return self.raw or self.text
 
-    @property
+    @cached_property
     def kind(self) -> str:
         return classify(self.text)
 
@@ -97,10 +101,12 @@ def classify(text: str) -> str:
         return "ATTR"
     if _SKIP.match(squashed):
         return "SKIP"
-    if _SIMPLE.match(text) or _RATIO.match(text) or _CHANGE.match(squashed) or len(_split_parts(text)) > 1:
+    inner = match.group("inner") if (match := _PERIOD_TOTAL.match(text)) else text
+    if (_SIMPLE.match(inner) or _RATIO.match(inner) or _RANGE.match(inner) or _CHANGE.match(_squash(inner))
+            or len(_split_parts(inner)) > 1):
         return "NUM"
     bare = squashed.strip("()（）")
-    if bare and len(bare) <= 8 and all(ch in _UNIT_CHARS for ch in bare):
+    if bare and len(bare) <= 8 and (all(ch in _UNIT_CHARS for ch in bare) or bare.lower() in _ASCII_UNITS):
         return "UNIT"
     return "TEXT"
 
@@ -141,6 +147,13 @@ def _number(text: str) -> float:
 
 def read_cell(text: str, *, rate: bool, in_ratio_row: bool = False) -> list[Reading]:
     """The figures of one value cell. ``rate``: the indicator is a percentage (提高3% is then 3 个百分点)."""
+    if (match := _PERIOD_TOTAL.match(text)) is not None:
+        shift = match.start("inner")
+        return [Reading(r.value, r.comparator, r.value_type or "cumulative", r.unit, r.label,
+                        (r.span[0] + shift, r.span[1] + shift), r.indicator_text)
+                for r in read_cell(match.group("inner"), rate=rate, in_ratio_row=in_ratio_row)]
+    if (match := _RANGE.match(text)) is not None:  # 4~5: the lower bound, at least
+        return [Reading(_number(match.group("num")), ">=", None, match.group("unit"), span=match.span("num"))]
     if (match := _RATIO.match(text)) is not None:
         return [Reading(_number(match.group("num")), "=", "ratio", "", span=match.span("num"))]
     if in_ratio_row and _LOST_RATIO_COLON.match(text):
@@ -355,8 +368,11 @@ def indicator_rows(body: list[Cell], has_attribute: bool) -> list[IndicatorRow]:
             rows.extend([row] if row else [])
             segment = []
         segment.append(cell)
+    # The last row: kept when it has values (and, in a table with 属性 cells, its 序号: else it is
+    # whatever short lines follow the table).
     row = _row_from_segment(segment, None)
-    return rows + ([row] if row and row.values and not by_attribute else [])
+    keep = row is not None and _has_values(segment) and (not by_attribute or row.sequence is not None)
+    return rows + ([row] if keep else [])
 
 
 # --- rows of an area table ----------------------------------------------------------------------
@@ -393,19 +409,44 @@ def area_rows(body: list[Cell]) -> tuple[list[AreaRow], int]:
 
 # --- tables in a document -----------------------------------------------------------------------
 
+_MAX_ROW_CHARS = 100  # a table row written on one line (PDF text layers), cells separated by spaces
+_TOKEN = re.compile(r"\S+")
+
+
+def _is_header_row(tokens: list[str]) -> bool:
+    """序号 指标 单位 2020年 2025年 属性 on one line."""
+    return len(tokens) >= 3 and sum(_is_header_cell(token) for token in tokens) >= 3
+
+
+def _is_row_line(tokens: list[str]) -> bool:
+    return len(tokens) >= 2 and any(classify(token) in ("NUM", "SKIP", "ATTR") for token in tokens)
+
+
 def table_runs(lines: list[str], original: list[str] | None = None) -> list[list[Cell]]:
-    """Runs of short lines (blank lines between them ignored); a prose line ends a run."""
+    """Runs of table cells: short lines, one cell each (blank lines between them ignored), or — after a
+    header written on one line — rows written on one line, one cell per space-separated token.
+    A prose line ends a run."""
     runs: list[list[Cell]] = [[]]
+    rows_on_lines = False
     for number, line in enumerate(lines, start=1):
         text = line.strip()
         if not text:
             continue
+        source = original[number - 1] if original and number <= len(original) else None
+        tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(line)]
+        words = [token for token, _ in tokens]
+        if "。" not in text and len(text) <= _MAX_ROW_CHARS and (
+                _is_header_row(words) or (rows_on_lines and _is_row_line(words))):
+            rows_on_lines = True  # the short lines before the header (its caption) stay in the run
+            runs[-1].extend(Cell(number, token, start, source[start:start + len(token)] if source else "")
+                            for token, start in tokens)
+            continue
         if len(text) > _MAX_CELL_CHARS or "。" in text:
             runs.append([])
+            rows_on_lines = False
             continue
         offset = len(line) - len(line.lstrip())
-        raw = original[number - 1][offset:offset + len(text)] if original and number <= len(original) else ""
-        runs[-1].append(Cell(number, text, offset, raw))
+        runs[-1].append(Cell(number, text, offset, source[offset:offset + len(text)] if source else ""))
     return [run for run in runs if len(run) >= 6]
 
 
@@ -477,6 +518,7 @@ def _indicator_table_facts(rows: list[IndicatorRow], columns: list[Column], ctx:
             if cell.kind in ("SKIP", "ATTR", "UNIT"):
                 continue
             for reading in read_cell(cell.text, rate=rate, in_ratio_row=in_ratio_row):
+                # A cell that names its own indicator (…教共体占比不低于80%) is its own evidence.
                 own_key = match(reading.indicator_text) if reading.indicator_text else None
                 the_key = own_key or key
                 value_type = reading.value_type or catalog.value_type(the_key)
@@ -490,9 +532,9 @@ def _indicator_table_facts(rows: list[IndicatorRow], columns: list[Column], ctx:
                 facts.append(_fact(
                     ctx, cell, reading,
                     region=f"{region}({reading.label})" if reading.label else region,
-                    kind=column.kind, indicator_text=reading.indicator_text or name, indicator_key=the_key,
-                    value_type=value_type, unit=unit, year=column.year, attribute=row.attribute,
-                    evidence=cell.quote if reading.indicator_text else f"{indicator_quote} {cell.quote}",
+                    kind=column.kind, indicator_text=reading.indicator_text if own_key else name,
+                    indicator_key=the_key, value_type=value_type, unit=unit, year=column.year,
+                    attribute=row.attribute, evidence=cell.quote if own_key else f"{indicator_quote} {cell.quote}",
                 ))
     return facts
 
