@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import docx
 import polars as pl
 import pytest
 from reportlab.pdfbase import pdfmetrics
@@ -165,6 +166,28 @@ def test_pdf_table_with_one_row_per_line(catalog, tmp_path):
     ]
     assert occupied == set(range(1, 7))
     assert facts.filter(pl.col("line") == 3)["evidence"].to_list()[0] == "地区生产总值 653"
+
+
+def test_docx_table_read_as_one_cell_per_line(catalog, tmp_path):
+    document = docx.Document()
+    document.add_paragraph("表3 主要指标完成情况")
+    table = document.add_table(rows=3, cols=5)
+    cells = [["指标", "单位", "2020年目标", "2020年完成", "属性"],
+             ["森林覆盖率", "%", "≥30", "31.5", "约束性"],
+             ["城镇登记失业率", "%", "", "3.2", "预期性"]]  # the empty cell is dropped when read
+    for row, values in zip(table.rows, cells, strict=True):
+        for cell, value in zip(row.cells, values, strict=True):
+            cell.text = value
+    document.add_paragraph(PROSE)
+    path = tmp_path / "eval.docx"
+    document.save(path)
+    facts, _ = find_table_facts(read_document(path).lines, context(catalog))
+    assert facts.sort("line").select("kind", "year", "value", "comparator", "indicator_key").rows() == [
+        ("target", 2020, 30.0, ">=", "forest_coverage"),
+        ("actual", 2020, 31.5, "=", "forest_coverage"),
+        # One cell for two columns: the first column's cell is the one missing.
+        ("actual", 2020, 3.2, "=", "urban_registered_unemployment_rate"),
+    ]
 
 
 @pytest.fixture
