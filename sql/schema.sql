@@ -88,14 +88,19 @@ CREATE TABLE IF NOT EXISTS observation (
     unit          VARCHAR,
     value_type    VARCHAR,              -- level / change_pct / change_pp / cumulative ...
     source        VARCHAR,              -- title or file the figure came from
-    source_kind   VARCHAR,              -- statistics_file / bulletin / plan_retrospective / work_report_estimate
+    source_kind   VARCHAR,              -- statistics_file / bulletin / plan_retrospective / press_report /
+                                        -- work_report_estimate / unofficial_compilation (lib/observations.py)
     source_rank   INTEGER,              -- 1 = most authoritative
     source_file   VARCHAR,
     location      VARCHAR,
     is_chosen     BOOLEAN,
     loaded_at     TIMESTAMP,
-    run_id        VARCHAR
+    run_id        VARCHAR,
+    source_url    VARCHAR,              -- address of the publication, when known
+    evidence      VARCHAR               -- the quote or text span the figure was read from
 );
+ALTER TABLE observation ADD COLUMN IF NOT EXISTS source_url VARCHAR;
+ALTER TABLE observation ADD COLUMN IF NOT EXISTS evidence VARCHAR;
 
 CREATE TABLE IF NOT EXISTS assessment (
     run_id          VARCHAR NOT NULL,
