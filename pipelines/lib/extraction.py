@@ -1,12 +1,15 @@
 """Find every quantitative figure in a plan text: targets, actuals, estimates, baselines.
 
-(Skeleton: issue 3 implements the extractor. The output columns are the gold labels'
-columns, see tests/fixtures/gold/LABELLING.md, plus the character span of the figure.)
+The output columns are the gold labels' columns (tests/fixtures/gold/LABELLING.md) plus the
+character span of the figure in its line. Flattened tables are read by pipelines.lib.tables;
+every other line by pipelines.lib.prose.
 """
 
 from __future__ import annotations
 
 import polars as pl
+
+from pipelines.lib.extract_context import ExtractionContext
 
 FACT_SCHEMA = {
     "doc": pl.String,
@@ -40,4 +43,21 @@ def extract_facts(
     catalog: pl.DataFrame,
 ) -> pl.DataFrame:
     """Every figure in ``text`` as one row of FACT_SCHEMA (line numbers as in the original file)."""
-    return pl.DataFrame(schema=FACT_SCHEMA)
+    from pipelines.lib.prose import ProseExtractor, figures_frame
+
+    ctx = ExtractionContext(doc=doc, region=region, doc_type=doc_type, period_start=period_start,
+                            period_end=period_end, year=year, catalog=catalog)
+    lines = text.split("\n")
+    table_facts, table_lines = _table_facts(lines, ctx)
+    prose = figures_frame(ProseExtractor(ctx).extract(lines, table_lines), ctx, FACT_SCHEMA)
+    return pl.concat([table_facts.select(list(FACT_SCHEMA)).cast(FACT_SCHEMA), prose]).sort(
+        "line", "char_start", maintain_order=True)
+
+
+def _table_facts(lines: list[str], ctx: ExtractionContext) -> tuple[pl.DataFrame, set[int]]:
+    """Facts of flattened tables and the lines they occupy (none when the table reader is absent)."""
+    try:
+        from pipelines.lib.tables import find_table_facts
+    except ImportError:
+        return pl.DataFrame(schema=FACT_SCHEMA), set()
+    return find_table_facts(lines, ctx)

@@ -1,0 +1,160 @@
+"""Numbers as plan texts write them: value, unit, range, ratio, structure, multiple and bound words.
+
+Works on a *compact* line (whitespace removed except between two digits), so that '2. 5万家'
+reads 2.5 and '达 到50%' reads 达到50%. Positions are positions in the compact line.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+# Base units, longest first inside the alternation (the regex tries them in order).
+_BASE_UNITS = sorted(
+    [
+        "个百分点", "百分点", "%", "‰", "倍",
+        "元", "美元", "人次", "人", "户", "家", "个", "亩", "吨", "千瓦时", "千瓦", "头", "羽", "只",
+        "平方公里", "平方米", "立方米", "重量箱", "件", "处", "辆", "套", "张", "床", "所", "名", "条",
+        "项", "场次", "场", "次", "幢", "栋", "座", "路", "位", "岁", "年", "天", "小时", "分钟", "公里",
+        "千米", "米", "公顷", "台", "艘", "标箱", "册", "部", "篇", "起", "例", "株", "棵", "门", "间",
+        "家次", "批", "宗", "标准箱", "公斤", "千克", "度",
+    ],
+    key=len,
+    reverse=True,
+)
+_MAGNITUDE = "(?:万亿|亿|万|千|百)"
+_BASE = "(?:" + "|".join(re.escape(u) for u in _BASE_UNITS) + ")"
+# 元/平方米, 万元/人, 公里/百平方公里, 吨/万平方米, 人/亿元 …
+UNIT_PATTERN = f"(?:{_MAGNITUDE}?{_BASE}(?:/{_MAGNITUDE}?{_BASE})?|亿|万)"
+_NUM = r"\d+(?:\.\d+)?"
+
+# Chinese numerals are read only after a bound word (超百亿元, 至少一人): elsewhere they are names.
+_CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+
+FIGURE = re.compile(
+    rf"(?P<struct>{_NUM}(?::{_NUM}){{2,}})"  # a:b:c structure
+    rf"|(?P<ratio>{_NUM}):1(?![\d.])"  # x:1 ratio
+    rf"|(?P<num>{_NUM})(?P<unit_lo>{UNIT_PATTERN})?"
+    rf"(?:(?P<range>[~～\-—至]|到(?={_NUM}{UNIT_PATTERN}?(?:左右|之间)))(?P<num_hi>{_NUM}))?"
+    rf"(?P<unit>{UNIT_PATTERN})?"
+    rf"|(?<=[超逾至少过达])(?P<cn>[一二两三四五六七八九十百千]{{1,3}})(?P<cn_unit>{UNIT_PATTERN})"
+)
+_SPACES = re.compile(r"\s+")
+
+
+@dataclass(frozen=True)
+class Quantity:
+    start: int  # span of the figure in the compact line
+    end: int
+    value: float
+    unit: str  # as written (magnitude kept), '' when none
+    form: str  # number | range | ratio | structure
+    part: int = 0  # index of the part of a structure
+
+
+def compact(line: str) -> tuple[str, list[int]]:
+    """The line without whitespace (kept as one space between two digits) and each character's origin."""
+    out: list[str] = []
+    origin: list[int] = []
+    for m in re.finditer(r"\s+|[^\s]+", line):
+        piece = m.group()
+        if piece.isspace():
+            before, after = line[m.start() - 1: m.start()], line[m.end(): m.end() + 1]
+            if before.isdigit() and after.isdigit():
+                out.append(" ")
+                origin.append(m.start())
+            continue
+        out.append(piece)
+        origin.extend(range(m.start(), m.end()))
+    return "".join(out), origin
+
+
+def chinese_number(text: str) -> float | None:
+    """一 -> 1, 十五 -> 15, 百 -> 100, 三千 -> 3000 (small numbers as plans write them)."""
+    total, current = 0, 0
+    for ch in text:
+        if ch in _CN_DIGITS:
+            current = _CN_DIGITS[ch]
+        elif ch in _CN_UNITS:
+            total += (current or 1) * _CN_UNITS[ch]
+            current = 0
+        else:
+            return None
+    return float(total + current)
+
+
+def is_year(digits: str) -> bool:
+    """19xx/20xx written as four digits: with 年 or no unit it is a date, not a figure."""
+    return len(digits) == 4 and digits.isdigit() and 1900 <= int(digits) <= 2100
+
+
+def find_quantities(text: str) -> list[Quantity]:
+    """Every figure in a compact line, with years and dates left out."""
+    found: list[Quantity] = []
+    for m in FIGURE.finditer(text):
+        if m.group("struct"):
+            pos = m.start()
+            for i, part in enumerate(m.group("struct").split(":")):
+                found.append(Quantity(pos, pos + len(part), float(part), "%", "structure", i))
+                pos += len(part) + 1
+        elif m.group("ratio"):
+            found.append(Quantity(m.start("ratio"), m.end(), float(m.group("ratio")), "", "ratio"))
+        elif m.group("cn"):
+            value = chinese_number(m.group("cn"))
+            if value is not None:
+                found.append(Quantity(m.start("cn"), m.end(), value, m.group("cn_unit"), "number"))
+        else:
+            num = m.group("num")
+            if is_year(num) and not m.group("unit_lo") and (
+                    not m.group("unit") or m.group("unit") == "年"):
+                continue
+            if text[m.end("num"):m.end("num") + 1] in ("月", "日", "号"):
+                continue
+            unit = m.group("unit") or m.group("unit_lo") or ""
+            if m.group("num_hi"):
+                found.append(Quantity(m.start(), m.end(), float(num), unit, "range"))
+            else:
+                found.append(Quantity(m.start(), m.end(), float(num), unit, "number"))
+    return found
+
+
+# --- bound words -------------------------------------------------------------------------------
+
+_AFTER_BOUND = re.compile(r"^(?:的)?(?P<w>左右|以上|及以上|以下|以内|之内|以外|多|余)")
+_BEFORE_GE = ("不少于", "不低于", "不小于", "至少", "突破", "超过", "高于", "多于", "大于", "力争", "争取", "争创",
+              "增至", "增加到", "增加至", "提高到", "提高至", "提升到", "提升至", "上升到", "上升至", "扩大到",
+              "扩大至", "达到", "迈上", "稳定在", "保持在", "巩固在", "≥", "超", "达", "逾", ">")
+_BEFORE_LE = ("不超过", "不高于", "不大于", "低于", "少于", "小于", "控制在", "缩小到", "缩小至", "下降到",
+              "下降至", "降低到", "降低至", "降至", "减少到", "减少至", "压减到", "压减至", "≤", "<")
+_BEFORE_ABOUT = ("约", "大约")
+_ACTUAL_GE = ("超过", "突破", "超", "逾", "多于", "高于")
+
+
+def comparator(before: str, after: str, *, reported: bool) -> str:
+    """The comparator that bound words around a figure give it.
+
+    ``before`` is the text between the indicator (or clause start) and the figure, ``after`` the text
+    right after the figure. Reported results (actuals) are '=' unless stated as bounds.
+    """
+    tail = _AFTER_BOUND.match(after)
+    word = tail.group("w") if tail else ""
+    if word == "左右":
+        return "~"
+    near = before[-6:]
+    if near.endswith(_BEFORE_ABOUT):
+        return "~"
+    if word in ("以上", "及以上", "多", "余"):
+        return ">="
+    if word in ("以下", "以内", "之内"):
+        return "<="
+    if reported:
+        return ">=" if near.endswith(_ACTUAL_GE) else "="
+    for w in sorted(_BEFORE_LE + _BEFORE_GE, key=len, reverse=True):
+        if w in near:
+            return "<=" if w in _BEFORE_LE else ">="
+    return "="
+
+
+def normalize_spaces(text: str) -> str:
+    return _SPACES.sub("", text)
