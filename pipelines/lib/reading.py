@@ -49,9 +49,12 @@ class DecodedDocument:
 
 # --- decoding -----------------------------------------------------------------------------------
 
+_CONTROL = re.compile(r"[\x00-\x08\x0e-\x1f]")
+_GB_FAMILY = {"gb2312", "gbk", "gb_2312-80", "x-gbk", "cp936", "gb18030"}  # pages declare the subset they outgrew
+
+
 def _looks_binary(text: str) -> bool:
-    controls = sum(1 for ch in text if ord(ch) < 32 and ch not in "\t\n\r\f\v")
-    return controls > max(1, len(text) * _MAX_CONTROL_SHARE)
+    return len(_CONTROL.findall(text)) > max(1, len(text) * _MAX_CONTROL_SHARE)
 
 
 def decode_bytes(raw: bytes, name: str, declared: str | None = None) -> tuple[str, str]:
@@ -62,7 +65,8 @@ def decode_bytes(raw: bytes, name: str, declared: str | None = None) -> tuple[st
     attempts = [(codec, reported) for bom, codec, reported in _BOMS if raw.startswith(bom)][:1]
     attempts.append(("utf-8", "utf-8"))
     if declared:
-        attempts.append((declared, declared.lower()))
+        codec = "gb18030" if declared.lower() in _GB_FAMILY else declared
+        attempts.append((codec, codec.lower()))
     for codec, reported in attempts:
         try:
             text = raw.decode(codec)
