@@ -60,25 +60,34 @@ CREATE TABLE IF NOT EXISTS extracted_fact (
 );
 
 CREATE TABLE IF NOT EXISTS target (
-    target_id      VARCHAR PRIMARY KEY, -- stable hash of doc, line, indicator, year, value
+    target_id      VARCHAR PRIMARY KEY, -- stable hash of doc, line, indicator, year, value, kind, region, value type
     region_code    VARCHAR,
+    region_name    VARCHAR,             -- the area as the text names it
     indicator_key  VARCHAR,
     doc_id         VARCHAR,
     line           INTEGER,
     evidence       VARCHAR,
     kind           VARCHAR,             -- target / annual_target
-    baseline_year  INTEGER,
+    baseline_year  INTEGER,             -- the plan's base year, also when its value is missing
     baseline_value DOUBLE,              -- canonical unit
-    baseline_source VARCHAR,            -- plan / observation / NULL
+    baseline_source VARCHAR,            -- plan / observation / cumulative_start (totals start at 0) / NULL
     target_year    INTEGER,
-    target_value   DOUBLE,              -- canonical unit, a level after change targets are resolved
+    target_value   DOUBLE,              -- canonical unit, a level after change targets are resolved (% for rates)
     stated_value   DOUBLE,              -- the number as the plan wrote it
-    comparator     VARCHAR,
+    comparator     VARCHAR,             -- >= / <= / ~ as judged (a bare = takes the indicator's direction)
+    stated_comparator VARCHAR,          -- as the plan wrote it
     value_type     VARCHAR,
+    measure        VARCHAR,             -- level / cumulative (running total) / rate (average growth) / rate_total
     unit           VARCHAR,             -- canonical unit
     binding        BOOLEAN,             -- 约束性
-    attribute      VARCHAR
+    attribute      VARCHAR,
+    unresolved     VARCHAR              -- why the target cannot be judged (no baseline, value type not assessable, ...)
 );
+-- Warehouses built before these columns existed get them on the next run.
+ALTER TABLE target ADD COLUMN IF NOT EXISTS region_name VARCHAR;
+ALTER TABLE target ADD COLUMN IF NOT EXISTS stated_comparator VARCHAR;
+ALTER TABLE target ADD COLUMN IF NOT EXISTS measure VARCHAR;
+ALTER TABLE target ADD COLUMN IF NOT EXISTS unresolved VARCHAR;
 
 CREATE TABLE IF NOT EXISTS observation (
     region_code   VARCHAR NOT NULL,
@@ -108,8 +117,16 @@ CREATE TABLE IF NOT EXISTS assessment (
     target_id       VARCHAR NOT NULL,
     region_code     VARCHAR,
     indicator_key   VARCHAR,
-    latest_year     INTEGER,
-    latest_value    DOUBLE,
+    kind            VARCHAR,            -- target / annual_target
+    measure         VARCHAR,            -- level / cumulative / rate / rate_total (see target)
+    baseline_year   INTEGER,            -- the target's terms as judged in this run
+    baseline_value  DOUBLE,
+    target_year     INTEGER,
+    target_value    DOUBLE,
+    comparator      VARCHAR,
+    latest_year     INTEGER,            -- year judged: the target year (or first after) once observed, else the latest
+    latest_value    DOUBLE,             -- the measure that year: level / running total / average growth in %
+    observations_used INTEGER,          -- yearly observations since the base year behind latest_value
     time_progress   DOUBLE,
     done_progress   DOUBLE,
     expected_value  DOUBLE,
@@ -127,6 +144,14 @@ CREATE TABLE IF NOT EXISTS assessment (
     rule            VARCHAR,            -- the rule that decided the status
     reason          VARCHAR
 );
+ALTER TABLE assessment ADD COLUMN IF NOT EXISTS kind VARCHAR;
+ALTER TABLE assessment ADD COLUMN IF NOT EXISTS measure VARCHAR;
+ALTER TABLE assessment ADD COLUMN IF NOT EXISTS baseline_year INTEGER;
+ALTER TABLE assessment ADD COLUMN IF NOT EXISTS baseline_value DOUBLE;
+ALTER TABLE assessment ADD COLUMN IF NOT EXISTS target_year INTEGER;
+ALTER TABLE assessment ADD COLUMN IF NOT EXISTS target_value DOUBLE;
+ALTER TABLE assessment ADD COLUMN IF NOT EXISTS comparator VARCHAR;
+ALTER TABLE assessment ADD COLUMN IF NOT EXISTS observations_used INTEGER;
 
 CREATE TABLE IF NOT EXISTS alert (
     alert_id      VARCHAR NOT NULL,

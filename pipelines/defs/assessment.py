@@ -8,7 +8,7 @@ import polars as pl
 
 from pipelines.defs.resources import PlanwatchResource
 from pipelines.lib.assessment import assess_targets
-from pipelines.lib.reference import load_catalog
+from pipelines.lib.reference import load_catalog, load_regions
 from pipelines.lib.stage import StageResult
 from pipelines.lib.targets import build_targets
 
@@ -19,10 +19,17 @@ def targets(
     planwatch: PlanwatchResource,
     extracted_facts: StageResult,
     plan_documents: StageResult,
+    observations: StageResult,
 ) -> StageResult:
-    """Plan targets, with baselines, as levels in canonical units."""
-    result = build_targets(extracted_facts.rows, plan_documents.rows, load_catalog(planwatch.paths.indicator_catalog))
-    context.add_output_metadata({"targets": result.rows.height, "rejected": result.rejected.height})
+    """Plan targets, with baselines (the plan's own, else the base year's observation), as levels in canonical units."""
+    paths = planwatch.paths
+    result = build_targets(
+        extracted_facts.rows, plan_documents.rows, load_catalog(paths.indicator_catalog),
+        regions=load_regions(paths.regions), observations=observations.rows,
+    )
+    unresolved = result.rows.filter(pl.col("unresolved").is_not_null()).height
+    context.add_output_metadata({"targets": result.rows.height, "unresolved": unresolved,
+                                 "rejected": result.rejected.height})
     return result
 
 
