@@ -62,7 +62,8 @@ def test_indicator_table_with_base_and_target_columns_of_two_areas(catalog):
         "4", "城乡居民收入比", "1.85∶1", "1.80:1", "1.901", "1.85:1", "预期性",  # 1.901 lost its colon
         "5", "常住人口城化率", "%", "城区30乡村20", "城区≥35乡村≥25", "61", "65", "约束性",
     ]
-    lines = flattened(cells, before=PROSE, after=PROSE)
+    note = "注:带“束性”的为约束性指标,2020年数据来源于统计年鉴,乙市数据为全市口径,请各部门认真对照执行并按年度报送。"
+    lines = flattened(cells, before=PROSE, after=note) + [PROSE]
     facts, occupied = find_table_facts(lines, context(catalog))
     got = facts_by_line(facts)
     line_of = {text: i for i, text in enumerate(lines, start=1) if text}
@@ -95,7 +96,8 @@ def test_indicator_table_with_base_and_target_columns_of_two_areas(catalog):
     assert set(split["indicator_key"]) == {"urbanization_rate_resident"}  # 城化率: characters lost
 
     assert facts.height == 4 + 3 + 3 + 4 + 6
-    assert occupied == set(range(line_of["表1 甲县“十四五”主要指标"], line_of["约束性"] + 1))
+    # The table's lines, its caption and its footnote; not the prose around it.
+    assert occupied == set(range(line_of["表1 甲县“十四五”主要指标"], line_of[note] + 1))
 
 
 def test_completion_table_of_the_previous_period(catalog):

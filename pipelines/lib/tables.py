@@ -70,6 +70,7 @@ _PERIOD = re.compile("|".join(PERIODS))
 _AREA_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}[省市区县州盟旗镇]")
 _SQUASH = re.compile(r"[\s\u00a0“”\"'‘’]")
 _CAPTION_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_NOTE = re.compile(r"^\s*(注|备注|说明|资料来源|数据来源|[*※])")  # a table's footnote: part of the table
 _COUNT_UNITS = {"个", "张", "家", "户", "所", "座", "处", "件", "项", "台", "辆", "套", "条"}
 _UNIT_SPELLING = {"名": "人", "m2": "平方米", "㎡": "平方米", "m²": "平方米", "km": "公里", "千米": "公里"}
 
@@ -678,6 +679,18 @@ class _Names:
         return self._matcher.key_of(IndicatorMatcher.clean_cell(text))
 
 
+def _notes_after(lines: list[str], last: int) -> set[int]:
+    """Line numbers of the footnotes right after a table (备注:…, 注:…, *…), blank lines between included."""
+    end = last
+    for number in range(last + 1, len(lines) + 1):
+        line = lines[number - 1]
+        if line.strip():
+            if not _NOTE.match(line):
+                break
+            end = number
+    return set(range(last + 1, end + 1))
+
+
 def find_table_facts(lines: list[str], ctx: ExtractionContext, regions: pl.DataFrame | None = None,
                      original: list[str] | None = None) -> tuple[pl.DataFrame, set[int]]:
     """Figures of every flattened table in ``lines`` (FACT_SCHEMA rows) and the 1-based line numbers
@@ -697,5 +710,5 @@ def find_table_facts(lines: list[str], ctx: ExtractionContext, regions: pl.DataF
         table = read_table(run, ctx, match, catalog, regions)
         if table is not None:
             rows.extend(table.rows)
-            occupied |= table.lines
+            occupied |= table.lines | _notes_after(lines, max(table.lines))
     return pl.DataFrame(rows, schema=FACT_SCHEMA), occupied
