@@ -164,6 +164,19 @@ def test_identical_duplicates_collapse_to_the_first(fixture_files):
     assert rows.select("location", "value").rows() == [("row 19", 125.9)]
 
 
+def test_a_region_taken_from_a_sheet_name_says_so(tmp_path):
+    folder = tmp_path / "statistics"
+    folder.mkdir()
+    (folder / "pm25.csv").write_text("指标,单位,2022,2023\nPM2.5平均浓度,μg/m3,30,32\n", encoding="utf-8")
+    (folder / "连云港市.csv").write_text("指标,单位,2022,2023\nPM2.5平均浓度,μg/m3,30,32\n", encoding="utf-8")
+    result = _build(read_statistics(folder).rows)
+    assert result.rows.select("region_code", "year", "value").rows() == [("320700", 2022, 30.0), ("320700", 2023, 32.0)]
+    assert result.rejected.select("source_file", "location").rows() == [
+        ("pm25.csv", "row 2, column 2022"), ("pm25.csv", "row 2, column 2023")]
+    assert result.rejected["reason"][0].startswith(
+        "region 'pm25' (the file name, as the table has no 地区/region column) is not in reference/regions.csv")
+
+
 def test_a_rounded_repeat_is_the_same_figure_kept_at_its_precise_value():
     result = _build(_raw(
         {"region_text": "椒江区", "indicator_text": "常住人口", "year": "2020", "value_raw": "82.6", "unit": "万人"},

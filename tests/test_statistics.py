@@ -61,7 +61,7 @@ def test_long_csv_with_chinese_headers_keeps_every_row_as_written(tmp_path):
     assert first == {
         "source_file": "long_zh.csv", "location": "row 2", "region_text": "张家港", "indicator_text": "地区生产总值",
         "indicator_key": None, "year": "2019年", "value_raw": "2,720.5", "unit": "亿元",
-        "source": "2019年张家港市统计年鉴", "source_url": None, "quote": None,
+        "source": "2019年张家港市统计年鉴", "source_url": None, "quote": None, "region_from": "column",
     }
 
 
@@ -116,6 +116,7 @@ def test_workbook_reads_every_sheet_and_reports_notes_and_empty_sheets(tmp_path)
         ("一般公共预算收入", "2021", "2641300", "万元", "sheet 张家港市, row 7, column 2021年"),
     ]
     assert rows.filter(pl.col("region_text") == "海州区").select("year", "value_raw").rows() == [("2019", "586"), ("2020", "653")]
+    assert set(zjg["region_from"]) == {"sheet name"}
     summary = rows.filter(pl.col("location").str.starts_with("sheet 汇总")).row(0, named=True)
     assert (summary["region_text"], summary["value_raw"], summary["unit"], summary["source"]) == (
         "连云港市", "3727.92", "亿元", "2021年连云港市统计年鉴")

@@ -14,7 +14,11 @@ from pipelines.lib.statistics import read_statistics
 def statistics_files(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> StageResult:
     """Every csv/xlsx under statistics/, long or yearbook-wide, as raw long rows."""
     result = read_statistics(planwatch.paths.statistics_dir)
-    context.add_output_metadata({"rows": result.rows.height, "rejected": result.rejected.height})
+    context.add_output_metadata({
+        "rows": result.rows.height,
+        "files": result.rows["source_file"].n_unique(),
+        "rejected": result.rejected.height,
+    })
     return result
 
 
@@ -32,5 +36,11 @@ def observations(
         statistics_files.rows, extracted_facts.rows, plan_documents.rows,
         load_catalog(paths.indicator_catalog), load_regions(paths.regions),
     )
-    context.add_output_metadata({"observations": result.rows.height, "rejected": result.rejected.height})
+    kinds = result.rows.group_by("source_kind").len().sort("source_kind")
+    context.add_output_metadata({
+        "observations": result.rows.height,
+        "chosen": int(result.rows["is_chosen"].sum()),
+        "rejected": result.rejected.height,
+        "by_source_kind": dg.MetadataValue.json(dict(kinds.iter_rows())),
+    })
     return result

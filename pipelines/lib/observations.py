@@ -260,8 +260,11 @@ def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
         (garbled, pl.lit("garbled characters (U+FFFD): the file was saved in another encoding than it was read "
                          "with; re-save it as UTF-8")),
         (pl.col("region_code").is_null(),
-         pl.lit("region '") + pl.col("region_text").fill_null("") + "' is not in reference/regions.csv "
-         "(name, alias or code); add it there, as an alias if it is another name of a known region"),
+         pl.lit("region '") + pl.col("region_text").fill_null("") + "'"
+         + pl.when(pl.col("region_from").is_in(["sheet name", "file name"]))
+         .then(pl.lit(" (the ") + pl.col("region_from") + ", as the table has no 地区/region column)")
+         .otherwise(pl.lit("")) + " is not in reference/regions.csv (name, alias or code); add it there, as an "
+         "alias if it is another name of a known region"),
         (pl.col("indicator_key").is_null(),
          pl.lit("indicator '") + pl.coalesce("indicator_text", pl.lit("")) + "'"
          + pl.when(pl.col("_raw_key").is_not_null()).then(pl.lit(" (key '") + pl.col("_raw_key") + "')")

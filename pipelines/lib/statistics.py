@@ -45,6 +45,7 @@ RAW_STAT_SCHEMA = {
     "source": pl.String,  # title of the publication the figure came from
     "source_url": pl.String,
     "quote": pl.String,
+    "region_from": pl.String,  # where region_text comes from: column / sheet name / file name
 }
 STATISTICS_SUFFIXES = (".csv", ".xlsx", ".xlsm")
 
@@ -89,8 +90,9 @@ def read_statistics(statistics_dir: Path) -> StageResult:
             rejected.append(_whole_file(name, str(exc)))
             continue
         for sheet, grid in sheets:
-            region = sheet if sheet and sheet.strip().lower() not in _NOT_A_SHEET_TITLE else path.stem
-            result = parse_sheet(grid, source_file=name, sheet=sheet, context_region=region)
+            named = bool(sheet) and sheet.strip().lower() not in _NOT_A_SHEET_TITLE
+            result = parse_sheet(grid, source_file=name, sheet=sheet, context_region=sheet if named else path.stem,
+                                 context_from="sheet name" if named else "file name")
             rows.append(result.rows)
             rejected.append(result.rejected)
     return StageResult(pl.concat(rows), pl.concat(rejected))
@@ -186,8 +188,10 @@ def _find_header(cells: pl.DataFrame) -> tuple[int, str] | None:
     return (found["row"][0], found["layout"][0]) if found.height else None
 
 
-def parse_sheet(grid: pl.DataFrame, *, source_file: str, sheet: str | None, context_region: str | None) -> StageResult:
-    """One grid (a csv file or a worksheet) as raw long rows; a sheet without a table is reported."""
+def parse_sheet(grid: pl.DataFrame, *, source_file: str, sheet: str | None, context_region: str | None,
+                context_from: str = "file name") -> StageResult:
+    """One grid (a csv file or a worksheet) as raw long rows; a sheet without a table is reported.
+    Without a region column, every row's region is ``context_region`` (the sheet's or the file's name)."""
     where = f"sheet {sheet}, " if sheet else ""
     grid = grid.filter(pl.any_horizontal(pl.exclude("row").is_not_null())) if grid.width > 1 else grid.clear()
     cells = _header_cells(grid)
@@ -209,6 +213,8 @@ def parse_sheet(grid: pl.DataFrame, *, source_file: str, sheet: str | None, cont
     rows = rows.with_columns(
         pl.lit(source_file).alias("source_file"),
         (pl.lit(where) + pl.col("location")).alias("location"),
+        pl.when(pl.col("region_text").is_not_null()).then(pl.lit("column")).otherwise(pl.lit(context_from))
+        .alias("region_from"),
         pl.coalesce("region_text", pl.lit(context_region, pl.String)).alias("region_text"),
     ).select(list(RAW_STAT_SCHEMA)).cast(RAW_STAT_SCHEMA)
     return StageResult(rows, _orphan_cells(data, headed, source_file=source_file, where=where))
