@@ -65,6 +65,9 @@ def test_noise_lines_are_blanked_in_place(tmp_path):
         "政府网站年访问量达到120万人次,文库资源1.2万册。",
         "85.1",
         "--",
+        "共38页 第3页",
+        "【字体:大 中 小】 【打印本页】 【关闭窗口】",
+        "上一篇 下一篇",
     ]
     doc = read_document(write(tmp_path, "page.txt", "\n".join(lines).encode("utf-8")))
     kept = {i: line for i, line in enumerate(doc.lines, start=1) if line}

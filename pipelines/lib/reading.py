@@ -90,13 +90,17 @@ _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000:
 _RATIO_COLON = re.compile(r"(?<=\d)\u2236(?=\d)")  # 2.04∶1 (RATIO sign) reads as 2.04:1
 
 _NAV_WORDS = (
-    "首页|上一页|下一页|尾页|末页|返回|返回顶部|返回首页|下载|相关|举报|打印|关闭|收藏|分享|分享到|"
+    "首页|上一页|下一页|上一篇|下一篇|尾页|末页|返回|返回顶部|返回首页|下载|相关|举报|打印|打印本页|关闭|"
+    "关闭窗口|收藏|分享|分享到|"
     "点击查看更多>>|展开阅读全文|相关资源|猜你喜欢|相关搜索|相关阅读|资源描述|领取福利|微信扫码领取福利|"
     "微信扫码分享|扫一扫|微信|微博|QQ空间|字号|【打印】|【关闭】|【大】|【中】|【小】|>|>>|\\|"
 )
 _NOISE_PATTERNS = [
     # page markers: 第3页 / 共38页, 第 3 页, - 3 -, 3/38, and upload names with _第1页
     r"第\s*\d+\s*页(\s*[/,]?\s*共\s*\d+\s*页)?",
+    r"共\s*\d+\s*页\s*[/,]?\s*第\s*\d+\s*页",
+    r"(Page|页码)\s*\d+(\s*(of|/)\s*\d+)?",
+    r"【?\s*字[体号]\s*:?\s*[大中小\s]+】?.*",
     r"[-—–]\s*\d{1,4}\s*[-—–]",
     r".*\.(docx?|pdf|wps|txt|pptx?)_第\s*\d+\s*页",
     # upload banners and metadata of document-sharing sites
