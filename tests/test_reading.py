@@ -54,6 +54,7 @@ def test_noise_lines_are_blanked_in_place(tmp_path):
         "上传人:张三 文档编号:1633527 上传时间:2022-12-12 格式:DOCX 页数:38 大小:32.15KB",
         "返回 下载 相关 举报",
         "某某实施方案.docx_第1页",
+        "某某实施方案.docx",
         "第1页 / 共38页",
         "到2025年,常住人口城镇化率达到75%。",
         "- 12 -",
@@ -71,7 +72,7 @@ def test_noise_lines_are_blanked_in_place(tmp_path):
     ]
     doc = read_document(write(tmp_path, "page.txt", "\n".join(lines).encode("utf-8")))
     kept = {i: line for i, line in enumerate(doc.lines, start=1) if line}
-    assert kept == {6: lines[5], 13: lines[12], 14: "85.1", 15: "--"}
+    assert kept == {7: lines[6], 14: lines[13], 15: "85.1", 16: "--"}
     assert doc.original.split("\n") == lines
 
 

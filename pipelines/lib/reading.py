@@ -102,7 +102,7 @@ _NOISE_PATTERNS = [
     r"(Page|页码)\s*\d+(\s*(of|/)\s*\d+)?",
     r"【?\s*字[体号]\s*:?\s*[大中小\s]+】?.*",
     r"[-—–]\s*\d{1,4}\s*[-—–]",
-    r".*\.(docx?|pdf|wps|txt|pptx?)_第\s*\d+\s*页",
+    r".*\.(docx?|pdf|wps|txt|pptx?)(_第\s*\d+\s*页)?",  # an uploaded file's name, alone on its line
     # upload banners and metadata of document-sharing sites
     r".*(上传人|上传者|上传时间|文档编号|文档格式|下载积分|浏览次数|访问次数|阅读次数)\s*:.*",
     r".*(阅读时长|加入收藏|记住我|免费下载|会员登录).*",
