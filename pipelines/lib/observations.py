@@ -113,7 +113,7 @@ def build_observations(
     """Observations (OBSERVATION_SCHEMA) from statistics rows and text actuals, and the rows refused."""
     stats, stats_rejected = _from_statistics(raw_statistics, catalog, regions)
     texts, texts_rejected = _from_facts(facts, documents, catalog, regions)
-    candidates = pl.concat([stats, texts.with_columns(pl.col("order") + stats.height)])
+    candidates = pl.concat([stats, texts.with_columns(pl.col("order") + raw_statistics.height)])
     kept, conflicts = _collapse_duplicates(candidates, regions)
     rows = (
         kept.sort(["region_code", "indicator_key", "year", "value_type", "source_rank", "published", "order"],
