@@ -297,16 +297,16 @@ def _resolve(targets: pl.DataFrame) -> pl.DataFrame:
         )
         .with_columns(
             target_value.alias("target_value"),
-            comparator.alias("judged_comparator"),
-            pl.when(pl.col("measure").is_in(["rate", "rate_total"])).then(pl.lit("%"))
-            .otherwise("canonical_unit").alias("judged_unit"),
+            unresolved.alias("unresolved"),
+            pl.col("comparator").alias("stated_comparator"),
+            (pl.col("attribute") == BINDING).fill_null(False).alias("binding"),
         )
-        .with_columns(unresolved.alias("unresolved"))
-        .rename({"comparator": "stated_comparator"})
-        .rename({"judged_comparator": "comparator"})
-        .drop("unit")
-        .rename({"judged_unit": "unit"})
-        .with_columns((pl.col("attribute") == BINDING).fill_null(False).alias("binding"))
+        # The terms as judged replace the figure's own comparator and unit.
+        .with_columns(
+            comparator.alias("comparator"),
+            pl.when(pl.col("measure").is_in(["rate", "rate_total"])).then(pl.lit("%"))
+            .otherwise("canonical_unit").alias("unit"),
+        )
     )
 
 
