@@ -192,6 +192,20 @@ def test_docx_table_read_as_one_cell_per_line(catalog, tmp_path):
     ]
 
 
+def test_attribute_column_before_the_values(catalog):
+    cells = ["序号", "指标名称", "指标属性", "单位", "2020年", "2025年",
+             "1", "研发经费投入强度", "预期性", "%", "2.5", "3.2",
+             "2", "单位地区生产总值能耗下降", "约束性", "%", "完成省下达任务",
+             "3", "人均预期寿命", "预期性", "岁", "80.5", "81"]
+    facts, _ = find_table_facts(flattened(cells), context(catalog))
+    assert facts.sort("line").select("indicator_key", "kind", "value", "attribute").rows() == [
+        ("rd_expenditure_share_gdp", "baseline", 2.5, "预期性"),
+        ("rd_expenditure_share_gdp", "target", 3.2, "预期性"),
+        ("life_expectancy", "baseline", 80.5, "预期性"),
+        ("life_expectancy", "target", 81.0, "预期性"),
+    ]
+
+
 @pytest.fixture
 def regions() -> pl.DataFrame:
     return pl.DataFrame(

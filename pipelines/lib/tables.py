@@ -240,11 +240,12 @@ def _kind_from_year(year: int, ctx: ExtractionContext) -> str:
     return "actual"
 
 
-def value_columns(header: list[Cell], ctx: ExtractionContext) -> tuple[list[Column], bool]:
-    """The value columns a header names, in order, and whether it has a 属性 column."""
+def value_columns(header: list[Cell], ctx: ExtractionContext) -> tuple[list[Column], bool | None]:
+    """The value columns a header names, in order, and where its 属性 column is: True after the value
+    columns (the usual last column), False before them, None when the header has none."""
     columns: list[Column] = []
     pending: dict | None = None  # a year or period cell waiting for its kind word (2020 / 基数)
-    has_attribute = False
+    attribute_last: bool | None = None
 
     def flush() -> None:
         if pending and pending["year"] is not None:
@@ -253,7 +254,8 @@ def value_columns(header: list[Cell], ctx: ExtractionContext) -> tuple[list[Colu
     for cell in header:
         squashed = _squash(cell.text)
         if _HEADER_WORD.match(squashed) or _AREA_HEADER.match(squashed):
-            has_attribute = has_attribute or "属性" in squashed
+            if "属性" in squashed and attribute_last is None:
+                attribute_last = bool(columns or pending)
             continue
         year = _YEAR.search(squashed)
         period = _PERIOD.search(squashed)
@@ -277,7 +279,7 @@ def value_columns(header: list[Cell], ctx: ExtractionContext) -> tuple[list[Colu
                               growth=kind == "growth"))
         pending = None
     flush()
-    return columns, has_attribute
+    return columns, attribute_last
 
 
 # --- rows of an indicator table -----------------------------------------------------------------
@@ -306,7 +308,10 @@ def _merge_requirement_fragments(cells: list[Cell]) -> list[Cell]:
 
 
 def _row_from_segment(cells: list[Cell], attribute: Cell | None) -> IndicatorRow | None:
-    """One row from the cells between two 属性 cells: [category] [序号] indicator [unit] values."""
+    """One row from the cells between two 属性 cells: [category] [序号] indicator [unit] values
+    (a 属性 cell among them, when 属性 is not the last column, is taken out)."""
+    attribute = attribute or next((cell for cell in cells if cell.kind == "ATTR"), None)
+    cells = [cell for cell in cells if cell.kind != "ATTR"]
     kinds = [cell.kind for cell in cells]
     first_value = next((i for i, k in enumerate(kinds) if k in ("NUM", "SKIP")), len(cells))
     sequence = next((i for i, k in enumerate(kinds[:first_value + 1])
@@ -341,39 +346,48 @@ def _has_values(cells: list[Cell]) -> bool:
 _MAX_SEQUENCE_GAP = 3  # rows dropped from a numbered table (7 then 9) still leave the next 序号 near
 
 
-def _starts_numbered_row(cells: list[Cell], index: int, rows: list[IndicatorRow]) -> bool:
-    """A 序号 cell: a small integer, followed by the indicator, continuing the numbering."""
-    if not (cells[index].kind == "NUM" and _SEQUENCE.match(cells[index].text)
-            and index + 1 < len(cells) and cells[index + 1].kind == "TEXT"):
-        return False
-    previous = next((row.sequence for row in reversed(rows) if row.sequence is not None), 0)
-    return 0 < int(cells[index].text) - previous <= _MAX_SEQUENCE_GAP
+def _is_sequence_cell(cells: list[Cell], index: int, previous: int) -> bool:
+    """A 序号 cell: a small integer continuing the numbering, followed by the indicator."""
+    return (cells[index].kind == "NUM" and _SEQUENCE.match(cells[index].text) is not None
+            and index + 1 < len(cells) and cells[index + 1].kind == "TEXT"
+            and 0 < int(cells[index].text) - previous <= _MAX_SEQUENCE_GAP)
 
 
-def indicator_rows(body: list[Cell], has_attribute: bool) -> list[IndicatorRow]:
+def indicator_rows(body: list[Cell], attribute_last: bool | None) -> list[IndicatorRow]:
+    """Rows of an indicator table. A 属性 cell closes its row when 属性 is the last column; otherwise
+    (no 属性 column, 属性 before the values, or a 属性 cell lost) a row ends where the next one starts:
+    at its 序号, or — in a table without closing 属性 cells — at a text cell after values."""
     cells = _merge_requirement_fragments(body)
     rows: list[IndicatorRow] = []
-    by_attribute = has_attribute or any(cell.kind == "ATTR" for cell in cells)
+    by_attribute = attribute_last or (attribute_last is None and any(cell.kind == "ATTR" for cell in cells))
     segment: list[Cell] = []
+    sequence = 0
+
+    def close(attribute: Cell | None) -> None:
+        row = _row_from_segment(segment, attribute)
+        if row is not None and row.values:
+            rows.append(row)
+        segment.clear()
+
     for index, cell in enumerate(cells):
         if by_attribute and cell.kind == "ATTR":
-            row = _row_from_segment(segment, cell)
-            rows.extend([row] if row else [])
-            segment = []
+            close(cell)
             continue
-        # Without a 属性 cell (none in the table, or one lost), a row ends where the next one starts:
-        # at its 序号, or — in a table without 属性 — at a text cell after values.
-        starts = _starts_numbered_row(cells, index, rows) or (not by_attribute and cell.kind == "TEXT")
-        if starts and _has_values(segment):
-            row = _row_from_segment(segment, None)
-            rows.extend([row] if row else [])
-            segment = []
+        kinds = [c.kind for c in segment]
+        indicator_seen = "TEXT" in kinds and kinds.index("TEXT") < len(kinds) - 1
+        if _is_sequence_cell(cells, index, sequence):
+            sequence = int(cell.text)
+            if indicator_seen:
+                close(None)
+        elif not by_attribute and cell.kind == "TEXT" and _has_values(segment):
+            close(None)
         segment.append(cell)
-    # The last row: kept when it has values (and, in a table with 属性 cells, its 序号: else it is
-    # whatever short lines follow the table).
-    row = _row_from_segment(segment, None)
-    keep = row is not None and _has_values(segment) and (not by_attribute or row.sequence is not None)
-    return rows + ([row] if keep else [])
+    # The last row: kept when it has values (and, in a table with closing 属性 cells, its 序号: else it
+    # is whatever short lines follow the table).
+    last = _row_from_segment(segment, None)
+    if last is not None and last.values and (not by_attribute or last.sequence is not None):
+        rows.append(last)
+    return rows
 
 
 # --- rows of an area table ----------------------------------------------------------------------
@@ -640,9 +654,9 @@ def read_table(run: list[Cell], ctx: ExtractionContext, match, catalog: Catalog,
     end = start
     while end < len(run) and _is_header_cell(run[end].text):
         end += 1
-    columns, has_attribute = value_columns(run[start:end], ctx)
+    columns, attribute_last = value_columns(run[start:end], ctx)
     if columns:
-        rows = indicator_rows(run[end:], has_attribute)
+        rows = indicator_rows(run[end:], attribute_last)
         facts = _indicator_table_facts(rows, columns, ctx, match, catalog)
         last = max((cell.line for row in rows for cell in row.indicator + row.values), default=None)
         if row_end := max((row.last_line for row in rows if row.last_line), default=None):
