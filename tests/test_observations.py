@@ -186,6 +186,28 @@ def test_a_rounded_repeat_is_the_same_figure_kept_at_its_precise_value():
     assert result.rows.select("value", "location").rows() == [(82.6074, "row 3")]
 
 
+def test_one_source_gives_one_figure_across_files():
+    bulletin = "2021年张家港市国民经济和社会发展统计公报"
+    row = {"region_text": "张家港市", "indicator_text": "地区生产总值", "year": "2021", "unit": "亿元", "source": bulletin}
+    same = _build(_raw(row | {"value_raw": "3030.21", "source_file": "a.csv"},
+                       row | {"value_raw": "3030.21", "source_file": "b.csv"}))
+    assert same.rows.select("source_file", "location").rows() == [("a.csv", "row 2")]
+    differ = _build(_raw(row | {"value_raw": "3030.21", "source_file": "a.csv"},
+                         row | {"value_raw": "3130.21", "source_file": "b.csv"}))
+    assert differ.rows.height == 0
+    assert differ.rejected.select("source_file", "location").rows() == [("a.csv", "row 2"), ("b.csv", "row 3")]
+    assert differ.rejected["reason"][0].startswith("conflicting figures from one source in several files")
+    assert "a.csv row 2: 3030.21; b.csv row 3: 3130.21" in differ.rejected["reason"][0]
+
+
+def test_a_text_repeating_its_estimate_as_an_actual_keeps_the_actual():
+    rows = _build(pl.DataFrame(schema=RAW_STAT_SCHEMA), _facts(
+        _fact("report-zjg", 21, "estimate", "gdp", 2720, "level", "亿元", 2018),
+        _fact("report-zjg", 40, "actual", "gdp", 2720, "level", "亿元", 2018),
+    ), DOCUMENTS).rows
+    assert rows.select("source_kind", "location").rows() == [("plan_retrospective", "line 40")]
+
+
 @pytest.mark.parametrize(("title", "indicator_text", "kind"), [
     ("2021年张家港市国民经济和社会发展统计公报(张家港市统计局,2022-05-19)", "地区生产总值", "bulletin"),
     ("2020年连云港市生态环境状况公报(市生态环境局)", "PM2.5平均浓度", "bulletin"),

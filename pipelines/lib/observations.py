@@ -40,8 +40,9 @@ file has no source column), first rule that matches:
   4 press_report            anything else (newspapers, press conferences, reprints)
 Text facts: estimate -> 5, a bulletin document -> 2, any other document (plans, work reports) -> 3.
 
-Duplicates in one file (same source, region, indicator, year, value type): identical values collapse to
-the first row; different values are a conflict and every row of it is rejected, naming all of them.
+Duplicates (same source, region, indicator, year, value type; usually rows of one file): the same figure
+collapses to one row (the best ranked, then the most precise, as 82.6 is 82.6074 rounded); different
+values are a conflict and every row of it is rejected, naming all of them.
 
 Precedence: per region, indicator, year and value type, the lowest rank is chosen; within a rank the
 latest publication (the largest year named in the source title or file name, so a later yearbook's
@@ -359,19 +360,25 @@ def _decimals(value: pl.Expr) -> pl.Expr:
 
 
 def _collapse_duplicates(candidates: pl.DataFrame, regions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    """Rows of one file that give the same figure collapse to one (the most precise: 82.6 is 82.6074
-    rounded); rows that disagree beyond rounding are all rejected, each naming the others."""
-    same = ["source_file", "source", "source_rank", "region_code", "indicator_key", "year", "value_type"]
+    """One figure per source, region, indicator, year and value type. Rows that give the same figure
+    collapse to one (the best ranked, then the most precise: 82.6 is 82.6074 rounded); rows that disagree
+    beyond rounding are a conflict no rule can settle, so all of them are rejected, each naming the others."""
+    same = ["source", "region_code", "indicator_key", "year", "value_type"]
     spread = pl.col("value").max() - pl.col("value").min()
     tolerance = 0.5 * pl.lit(10.0).pow(-pl.col("_decimals").min()) + 1e-9
+    several_files = pl.col("source_file").n_unique().over(same) > 1
+    where = pl.when(several_files).then(pl.col("source_file") + " " + pl.col("location")).otherwise("location")
     grouped = candidates.sort("order").with_columns(_decimals(pl.col("value")).alias("_decimals")).with_columns(
         (spread > tolerance).over(same).alias("_conflict"),
-        (pl.col("location") + ": " + pl.col("value").cast(pl.String)).over(same, mapping_strategy="join").alias("_all"),
+        several_files.alias("_several"),
+        (where + ": " + pl.col("value").cast(pl.String)).over(same, mapping_strategy="join").alias("_all"),
     )
     names = regions.select("region_code", pl.col("name_zh").alias("_region_name"))
     conflicts = grouped.filter(pl.col("_conflict")).join(names, on="region_code", how="left", maintain_order="left")
     conflicts = conflicts.with_columns(
-        (pl.lit("conflicting duplicate in this file: ") + pl.col("_region_name").fill_null(pl.col("region_code"))
+        (pl.when(pl.col("_several")).then(pl.lit("conflicting figures from one source in several files: "))
+         .otherwise(pl.lit("conflicting duplicate in this file: "))
+         + pl.col("_region_name").fill_null(pl.col("region_code"))
          + " " + pl.col("indicator_key") + " " + pl.col("year").cast(pl.String) + " (" + pl.col("value_type")
          + ", " + pl.col("unit").fill_null("no unit") + ") is given as " + pl.col("_all").list.join("; ")
          + "; correct the file so that one value remains (all are held back until then)").alias("reason"),
@@ -379,9 +386,9 @@ def _collapse_duplicates(candidates: pl.DataFrame, regions: pl.DataFrame) -> tup
     )
     kept = (
         grouped.filter(~pl.col("_conflict"))
-        .sort(["_decimals", "order"], descending=[True, False])
+        .sort(["source_rank", "_decimals", "order"], descending=[False, True, False])
         .unique(same, keep="first", maintain_order=True)
         .sort("order")
-        .drop("_decimals", "_conflict", "_all")
+        .drop("_decimals", "_conflict", "_several", "_all")
     )
     return kept, _rejected(conflicts, "normalize")
