@@ -63,7 +63,8 @@ def test_indicator_table_with_base_and_target_columns_of_two_areas(catalog):
         "5", "常住人口城化率", "%", "城区30乡村20", "城区≥35乡村≥25", "61", "65", "约束性",
     ]
     note = "注:带“束性”的为约束性指标,2020年数据来源于统计年鉴,乙市数据为全市口径,请各部门认真对照执行并按年度报送。"
-    lines = flattened(cells, before=PROSE, after=note) + [PROSE]
+    short_prose = "到2025年,森林覆盖率达到45%以上"  # a short prose line just before the caption
+    lines = [PROSE[:30], short_prose, *flattened(cells, after=note), PROSE]
     facts, occupied = find_table_facts(lines, context(catalog))
     got = facts_by_line(facts)
     line_of = {text: i for i, text in enumerate(lines, start=1) if text}

@@ -70,6 +70,8 @@ _PERIOD = re.compile("|".join(PERIODS))
 _AREA_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}[省市区县州盟旗镇]")
 _SQUASH = re.compile(r"[\s\u00a0“”\"'‘’]")
 _CAPTION_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
+_CAPTION = re.compile(r"表|指标|一览|情况|^\s*\d{1,2}\s+\S")  # 表1 …, 2 …一览表: a table's title
+_MAX_CAPTIONS = 3
 _NOTE = re.compile(r"^\s*(注|备注|说明|资料来源|数据来源|[*※])")  # a table's footnote: part of the table
 _COUNT_UNITS = {"个", "张", "家", "户", "所", "座", "处", "件", "项", "台", "辆", "套", "条"}
 _UNIT_SPELLING = {"名": "人", "m2": "平方米", "㎡": "平方米", "m²": "平方米", "km": "公里", "千米": "公里"}
@@ -465,6 +467,20 @@ def table_runs(lines: list[str], original: list[str] | None = None) -> list[list
     return [run for run in runs if len(run) >= 6]
 
 
+class _Names:
+    """Indicator keys of table cells (``match`` tolerates lost characters; ``exact`` does not)."""
+
+    def __init__(self, catalog: pl.DataFrame) -> None:
+        self._matcher = cached_matcher(catalog)
+
+    def __call__(self, text: str | None) -> str | None:
+        mention = self._matcher.match(text) if text else None
+        return mention.key if mention is not None else None
+
+    def exact(self, text: str) -> str | None:
+        return self._matcher.key_of(IndicatorMatcher.clean_cell(text))
+
+
 @dataclass(frozen=True)
 class Catalog:
     """What a table row needs from the indicator catalog."""
@@ -516,7 +532,7 @@ def _fact(ctx: ExtractionContext, cell: Cell, reading: Reading, **fields) -> dic
 
 
 def _indicator_table_facts(rows: list[IndicatorRow], columns: list[Column], ctx: ExtractionContext,
-                           match, catalog: Catalog) -> list[dict]:
+                           match: _Names, catalog: Catalog) -> list[dict]:
     facts = []
     for row in rows:
         name, written_unit = split_unit("".join(cell.text for cell in row.indicator))
@@ -644,7 +660,7 @@ def _area_table_facts(rows: list[AreaRow], columns: list[AreaColumn], year: int 
     return facts
 
 
-def read_table(run: list[Cell], ctx: ExtractionContext, match, catalog: Catalog,
+def read_table(run: list[Cell], ctx: ExtractionContext, match: _Names, catalog: Catalog,
                regions: pl.DataFrame | None = None) -> TableFacts | None:
     """The figures of one run of cells, or None when the run is not a table this module understands."""
     start = next((i for i, cell in enumerate(run)
@@ -676,21 +692,10 @@ def read_table(run: list[Cell], ctx: ExtractionContext, match, catalog: Catalog,
         last = max(cell.line for row in rows for cell in row.values)
     if not facts or last is None:
         return None
-    return TableFacts(facts, set(range(run[0].line, last + 1)))
-
-
-class _Names:
-    """Indicator keys of table cells (``match`` tolerates lost characters; ``exact`` does not)."""
-
-    def __init__(self, catalog: pl.DataFrame) -> None:
-        self._matcher = cached_matcher(catalog)
-
-    def __call__(self, text: str | None) -> str | None:
-        mention = self._matcher.match(text) if text else None
-        return mention.key if mention is not None else None
-
-    def exact(self, text: str) -> str | None:
-        return self._matcher.key_of(IndicatorMatcher.clean_cell(text))
+    first = start
+    while first > 0 and start - first < _MAX_CAPTIONS and _CAPTION.search(run[first - 1].text):
+        first -= 1
+    return TableFacts(facts, set(range(run[first].line, last + 1)))
 
 
 def _notes_after(lines: list[str], last: int) -> set[int]:
