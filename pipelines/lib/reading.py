@@ -96,7 +96,7 @@ _NAV_WORDS = (
     "微信扫码分享|扫一扫|微信|微博|QQ空间|字号|【打印】|【关闭】|【大】|【中】|【小】|>|>>|\\|"
 )
 _NOISE_PATTERNS = [
-    # page markers: 第3页 / 共38页, 第 3 页, - 3 -, 3/38, and upload names with _第1页
+    # page markers: 第3页 / 共38页, 共38页 第3页, Page 3 of 38, - 3 -, 字体:大 中 小, uploaded file names
     r"第\s*\d+\s*页(\s*[/,]?\s*共\s*\d+\s*页)?",
     r"共\s*\d+\s*页\s*[/,]?\s*第\s*\d+\s*页",
     r"(Page|页码)\s*\d+(\s*(of|/)\s*\d+)?",
@@ -115,7 +115,7 @@ _NOISE_PATTERNS = [
     rf"(\s*({_NAV_WORDS})\s*)+",
 ]
 _NOISE = re.compile("|".join(f"(?:{p})" for p in _NOISE_PATTERNS))
-_MAX_NOISE_LINE = 120  # a long line is body text even when it mentions 浏览次数 or 文库
+_MAX_NOISE_LINE = 120  # a long line is body text even when it mentions 阅读时长 or 版权所有
 
 
 def normalize_line(line: str) -> str:
