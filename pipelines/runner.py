@@ -8,6 +8,7 @@ import tempfile
 import duckdb
 
 from pipelines.config import Paths
+from pipelines.lib.alerting import alert_summary
 from pipelines.lib.report import REPORT_PAGE
 from pipelines.lib.warehouse import scalar
 
@@ -63,9 +64,6 @@ def summarize(paths: Paths, run_id: str) -> str:
         statuses = con.execute(
             "SELECT status, count(*) FROM assessment WHERE run_id = ? GROUP BY status ORDER BY status", [run_id]
         ).fetchall()
-        alerts = con.execute(
-            "SELECT state, count(*) FROM alert WHERE run_id = ? GROUP BY state ORDER BY state", [run_id]
-        ).fetchall()
         lines = [
             f"documents read        {one('SELECT count(*) FROM document')}",
             f"figures extracted     {one('SELECT count(*) FROM extracted_fact')}",
@@ -74,8 +72,7 @@ def summarize(paths: Paths, run_id: str) -> str:
             f"({one('SELECT count(*) FROM observation WHERE is_chosen')} chosen)",
             f"assessments           {sum(n for _, n in statuses)}: "
             + (", ".join(f"{s} {n}" for s, n in statuses) or "none"),
-            f"alerts written        {sum(n for _, n in alerts)}"
-            + (f" ({', '.join(f'{s} {n}' for s, n in alerts)})" if alerts else ""),
+            *alert_summary(con, run_id, paths.outbox_dir),
             f"rejected rows         {one('SELECT count(*) FROM rejected_row WHERE run_id = ?', run_id)}",
             f"warehouse             {db}",
             f"report                {paths.reports_dir / REPORT_PAGE}",

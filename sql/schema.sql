@@ -153,21 +153,38 @@ ALTER TABLE assessment ADD COLUMN IF NOT EXISTS target_value DOUBLE;
 ALTER TABLE assessment ADD COLUMN IF NOT EXISTS comparator VARCHAR;
 ALTER TABLE assessment ADD COLUMN IF NOT EXISTS observations_used INTEGER;
 
+-- One row per status change x recipient (lib/alerting.py). alert_id = hash of target, status before
+-- and after, recipient and previous_run_id: a re-run finds the row instead of adding one, while a
+-- second slip of the same kind after a recovery is a new row.
 CREATE TABLE IF NOT EXISTS alert (
-    alert_id      VARCHAR NOT NULL,
-    run_id        VARCHAR,
-    target_id     VARCHAR,
-    recipient     VARCHAR,
-    status_before VARCHAR,
-    status_after  VARCHAR,
-    alert_type    VARCHAR,              -- slip / recovery
-    state         VARCHAR,              -- pending / sent / failed / held
-    attempts      INTEGER,
-    last_error    VARCHAR,
-    created_at    TIMESTAMP,
-    sent_at       TIMESTAMP,
-    message_id    VARCHAR
+    alert_id        VARCHAR NOT NULL,
+    run_id          VARCHAR,            -- the run that found the status change
+    target_id       VARCHAR,
+    recipient       VARCHAR,            -- '' while no route of alert_routing.csv covers the target
+    status_before   VARCHAR,            -- status in the previous run that assessed the target (NULL = first seen)
+    status_after    VARCHAR,
+    alert_type      VARCHAR,            -- slip / recovery
+    state           VARCHAR,            -- pending (to send / retry) / sent / failed (refused by the server;
+                                        -- retried) / held (validation error or no recipient) / superseded
+    attempts        INTEGER,
+    last_error      VARCHAR,
+    created_at      TIMESTAMP,
+    sent_at         TIMESTAMP,
+    message_id      VARCHAR,
+    recipient_name  VARCHAR,
+    previous_run_id VARCHAR,            -- run that supplied status_before ('' = first seen)
+    hold_reason     VARCHAR,
+    delivered_via   VARCHAR,            -- smtp / outbox
+    outbox_file     VARCHAR,
+    last_run_id     VARCHAR             -- the last run that planned, sent, held or retired it
 );
+-- Warehouses built before these columns existed get them on the next run.
+ALTER TABLE alert ADD COLUMN IF NOT EXISTS recipient_name VARCHAR;
+ALTER TABLE alert ADD COLUMN IF NOT EXISTS previous_run_id VARCHAR;
+ALTER TABLE alert ADD COLUMN IF NOT EXISTS hold_reason VARCHAR;
+ALTER TABLE alert ADD COLUMN IF NOT EXISTS delivered_via VARCHAR;
+ALTER TABLE alert ADD COLUMN IF NOT EXISTS outbox_file VARCHAR;
+ALTER TABLE alert ADD COLUMN IF NOT EXISTS last_run_id VARCHAR;
 
 CREATE TABLE IF NOT EXISTS rejected_row (
     run_id      VARCHAR,

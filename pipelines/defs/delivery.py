@@ -3,8 +3,8 @@
 
 import dagster as dg
 
-from pipelines.defs.resources import PlanwatchResource
-from pipelines.lib.alerting import run_alerts
+from pipelines.defs.resources import MailResource, PlanwatchResource
+from pipelines.lib.alerting import AlertOutputs, run_alerts
 from pipelines.lib.report import build_report
 
 
@@ -17,8 +17,16 @@ def report(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> d
 
 
 @dg.asset(group_name="delivery", kinds={"email"}, deps=["warehouse_tables", "report"], pool="duckdb")
-def alerts(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> dg.MaterializeResult:
-    """Emails to the people responsible when a target slips (or recovers); sent once, never lost."""
+def alerts(context: dg.AssetExecutionContext, planwatch: PlanwatchResource, mail: MailResource) -> dg.MaterializeResult:
+    """Emails to the people responsible when a target slips (or recovers); sent once, never lost.
+
+    A send that fails stays pending in the ``alert`` table and is retried on the next run."""
+    paths = planwatch.paths
+    settings = mail.settings
+    context.log.info(f"alert delivery: {settings.describe()}")
     with planwatch.warehouse.connect() as con:
-        counts = run_alerts(con, run_id=context.run_id)
+        counts = run_alerts(con, run_id=context.run_id, routing_file=paths.alert_routing, mail=settings,
+                            outputs=AlertOutputs(reports_dir=paths.reports_dir, outbox_dir=paths.outbox_dir))
+    if counts["emails_not_sent"]:
+        context.log.warning(f"{counts['emails_not_sent']} email(s) not delivered; their alerts stay pending")
     return dg.MaterializeResult(metadata=counts)

@@ -10,6 +10,7 @@ import os
 import dagster as dg
 
 from pipelines.config import Paths
+from pipelines.lib.mail import MailSettings
 from pipelines.lib.warehouse import Warehouse
 
 
@@ -28,6 +29,25 @@ class PlanwatchResource(dg.ConfigurableResource):
         return Warehouse(self.paths.warehouse_dir)
 
 
+class MailResource(dg.ConfigurableResource):
+    """SMTP server and sender (PLANWATCH_SMTP_HOST/_PORT/_SECURITY/_USER/_PASSWORD, PLANWATCH_MAIL_FROM).
+
+    No host: the emails are written as .eml files to the outbox folder. The password is read
+    only to log in; ``describe()`` (logs, metadata) never shows it."""
+
+    host: str = ""
+    port: str = ""
+    security: str = "none"
+    user: str = ""
+    password: str = ""
+    mail_from: str = ""
+
+    @property
+    def settings(self) -> MailSettings:
+        return MailSettings.from_values(self.host, self.port, self.security, self.user, self.password,
+                                        self.mail_from)
+
+
 def env_or(name: str, default: str | None):
     """``dg.EnvVar(name)`` when the variable is set, so Dagster resolves it at launch; else ``default``."""
     return dg.EnvVar(name) if os.environ.get(name) else default
@@ -41,6 +61,14 @@ def resources() -> dg.Definitions:
             "planwatch": PlanwatchResource(
                 raw_dir=env_or("PLANWATCH_RAW_DIR", str(paths.raw_dir)),
                 warehouse_dir=env_or("PLANWATCH_WAREHOUSE_DIR", str(paths.warehouse_dir)),
+            ),
+            "mail": MailResource(
+                host=env_or("PLANWATCH_SMTP_HOST", ""),
+                port=env_or("PLANWATCH_SMTP_PORT", ""),
+                security=env_or("PLANWATCH_SMTP_SECURITY", "none"),
+                user=env_or("PLANWATCH_SMTP_USER", ""),
+                password=env_or("PLANWATCH_SMTP_PASSWORD", ""),
+                mail_from=env_or("PLANWATCH_MAIL_FROM", ""),
             ),
         }
     )

@@ -1,10 +1,457 @@
-"""Alerts on slips: who gets what, the emails, and their delivery state (skeleton: issue 7)."""
+"""Alerts on slips: who gets what, the emails, and their delivery state.
+
+A run's alerts come from the assessment history in the staging warehouse:
+- slip: the target's status got worse since the previous run that assessed it
+  (achieved/on_track < at_risk < off_track); a target first judged off_track is a slip too;
+  insufficient_data is never a slip.
+- recovery: the target is back on track or achieved, and the last alert sent about it to a
+  recipient was a slip: that recipient hears that it recovered.
+Routing (alert_routing.csv, edited by analysts): region (name, alias or code; also covers the
+region's subdivisions) and indicator category, '*' for any; the '*,*' row is the default and gets
+only what no other row covers. Each row of the ``alert`` table is one status change for one
+recipient; its id is a hash, so a re-run finds it instead of adding it. Open rows (pending,
+failed, held) are retried every run while the target still has the status they report,
+and retired as superseded once it has not. One email per recipient and run lists all of
+that recipient's alerts, binding targets first.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
 import duckdb
+import jinja2
+import polars as pl
+
+from pipelines.lib.mail import (
+    Delivery,
+    MailSettings,
+    address_problem,
+    compose,
+    deliver,
+    one_line,
+    parse_address,
+)
+from pipelines.lib.reference import region_names
+from pipelines.lib.stage import StageResult, rejected_frame
+from pipelines.lib.warehouse import Warehouse
+
+ANY = "*"
+ROUTING_COLUMNS = ["region", "category", "recipient", "name"]
+ROUTE_SCHEMA = {"region_code": pl.String, "category": pl.String, "recipient": pl.String, "name": pl.String,
+                "is_default": pl.Boolean}
+OPEN_STATES = ("pending", "failed", "held")
+NO_RECIPIENT = ""
+COMPARATOR_ZH = {">=": "不低于", "<=": "不高于", "=": "达到"}
+TEMPLATES = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
+    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
+    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
+)
 
 
-def run_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, **kwargs) -> dict[str, int]:
-    """Plan this run's alerts from the assessment history, deliver pending ones, record state."""
-    return {"planned": 0, "sent": 0, "pending": 0, "held": 0}
+def _number(value: float | None) -> str:
+    """3030.21 -> '3030.21', 3.0 -> '3', None -> '—' (two decimals at most, as plan tables print)."""
+    return "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def _target_text(alert: dict) -> str:
+    """'2025年不高于 35 微克/立方米', '2025年 35 % 左右'."""
+    value = f"{_number(alert['target_value'])} {alert['unit'] or ''}".strip()
+    if alert["comparator"] == "~":
+        return f"{alert['target_year']}年 {value}左右"
+    return f"{alert['target_year']}年{COMPARATOR_ZH.get(alert['comparator'], '')} {value}"
+
+
+TEMPLATES.filters.update(num=_number, target=_target_text)
+
+
+@dataclass(frozen=True)
+class AlertOutputs:
+    """Where the emails point and where they go without SMTP."""
+
+    reports_dir: Path
+    outbox_dir: Path
+
+
+# ---------------------------------------------------------------------------------------------- routing
+
+def load_routing(path: Path, regions: pl.DataFrame, categories: set[str]) -> StageResult:
+    """Routes from alert_routing.csv; rows naming an unknown region or category, or not one valid
+    address, are rejected with the reason (the other rows still route)."""
+    source = path.name
+    if not path.exists():
+        return StageResult(pl.DataFrame(schema=ROUTE_SCHEMA), rejected_frame([{
+            "source_file": source, "location": "file", "stage": "alert_routing", "raw": None,
+            "reason": f"{path} not found: every alert is held until it names at least a default ('*,*') recipient"}]))
+    raw = pl.read_csv(path, infer_schema=False)
+    missing = [c for c in ROUTING_COLUMNS if c not in raw.columns]
+    if missing:
+        return StageResult(pl.DataFrame(schema=ROUTE_SCHEMA), rejected_frame([{
+            "source_file": source, "location": "header", "stage": "alert_routing", "raw": ",".join(raw.columns),
+            "reason": f"missing column(s) {', '.join(missing)}; expected {','.join(ROUTING_COLUMNS)}"}]))
+    names = pl.concat([region_names(regions), regions.select("region_code", pl.col("region_code").alias("name"))])
+    rows = (
+        raw.select(ROUTING_COLUMNS)
+        .with_row_index("row", offset=2)  # line 1 is the header
+        .with_columns(pl.col(c).fill_null("").str.strip_chars() for c in ROUTING_COLUMNS)
+        .with_columns(pl.when(pl.col(c) == "").then(pl.lit(ANY)).otherwise(pl.col(c)).alias(c)
+                      for c in ("region", "category"))
+        .join(names.unique("name"), left_on="region", right_on="name", how="left")
+        .with_columns(
+            pl.when(pl.col("region") == ANY).then(pl.lit(ANY)).otherwise(pl.col("region_code")).alias("region_code"),
+            pl.col("recipient").map_elements(address_problem, return_dtype=pl.String).alias("address_problem"),
+        )
+        .with_columns(
+            pl.when(pl.col("region_code").is_null())
+            .then(pl.format("region '{}' is neither a region name, alias nor code of regions.csv", "region"))
+            .when((pl.col("category") != ANY) & ~pl.col("category").is_in(sorted(categories)))
+            .then(pl.format("category '{}' is not an indicator category ({})", "category",
+                            pl.lit(", ".join(sorted(categories)))))
+            .otherwise(pl.col("address_problem"))
+            .alias("reason")
+        )
+        .sort("row")
+    )
+    bad = rows.filter(pl.col("reason").is_not_null())
+    rejected = bad.select(
+        pl.lit(source).alias("source_file"), pl.format("row {}", "row").alias("location"),
+        pl.lit("alert_routing").alias("stage"), "reason",
+        pl.concat_str(ROUTING_COLUMNS, separator=",").alias("raw"),
+    )
+    routes = rows.filter(pl.col("reason").is_null()).select(
+        "region_code", "category", "recipient", pl.col("name").replace("", None),
+        ((pl.col("region_code") == ANY) & (pl.col("category") == ANY)).alias("is_default"),
+    ).unique(maintain_order=True)
+    return StageResult(routes.cast(ROUTE_SCHEMA), rejected)
+
+
+# ---------------------------------------------------------------------------------------------- planning
+
+# The latest run's status changes: status_before comes from the previous run that assessed the target.
+_CHANGES = """
+    per_run AS (
+        SELECT target_id, run_id, any_value(status) AS status, max(assessed_at) AS assessed_at
+        FROM assessment GROUP BY target_id, run_id),
+    history AS (
+        SELECT *, lag(status) OVER w AS status_before, lag(run_id) OVER w AS previous_run_id
+        FROM per_run WINDOW w AS (PARTITION BY target_id ORDER BY assessed_at NULLS FIRST, run_id)),
+    changes AS (
+        SELECT h.target_id, h.status_before, h.status AS status_after,
+               coalesce(h.previous_run_id, '') AS previous_run_id
+        FROM history h JOIN v_latest_run lr ON lr.run_id = h.run_id
+        WHERE h.status IS DISTINCT FROM h.status_before),
+    status_rank(status, rank) AS (
+        VALUES ('achieved', 0), ('on_track', 0), ('at_risk', 1), ('off_track', 2))
+"""
+
+_ALERT_ID = ("left(sha256(concat_ws('|', {a}.target_id, coalesce({a}.status_before, ''), {a}.status_after, "
+             "{a}.recipient, {a}.previous_run_id)), 16)")
+
+# Slips of the latest run, plus earlier slips still held for want of a recipient (routing may have been
+# fixed since), each routed to every recipient of a matching route; the default route when none matches.
+_ROUTED_SLIPS = f"""
+WITH RECURSIVE
+    ancestry(region_code, ancestor) AS (
+        SELECT region_code, region_code FROM region
+        UNION
+        SELECT a.region_code, r.parent_code FROM ancestry a JOIN region r ON r.region_code = a.ancestor
+        WHERE coalesce(r.parent_code, '') <> ''),
+    {_CHANGES},
+    slips AS (
+        SELECT c.* FROM changes c
+        LEFT JOIN status_rank b ON b.status = c.status_before
+        JOIN status_rank a ON a.status = c.status_after
+        WHERE a.rank > coalesce(b.rank, 1)  -- first judged (no rank before) counts only when off_track
+        UNION
+        SELECT u.target_id, u.status_before, u.status_after, u.previous_run_id
+        FROM alert u WHERE u.recipient = '{NO_RECIPIENT}' AND u.state = 'held'),
+    subject AS (
+        SELECT s.*, t.region_code, i.category
+        FROM slips s JOIN target t USING (target_id) LEFT JOIN indicator i USING (indicator_key)),
+    specific AS (
+        SELECT DISTINCT s.target_id, r.recipient, r.name
+        FROM subject s
+        LEFT JOIN ancestry a ON a.region_code = s.region_code
+        JOIN _routes r ON NOT r.is_default
+            AND (r.region_code = '{ANY}' OR r.region_code = a.ancestor)
+            AND (r.category = '{ANY}' OR r.category = s.category)),
+    fallback AS (
+        SELECT s.target_id, r.recipient, r.name
+        FROM subject s JOIN _routes r ON r.is_default
+        WHERE s.target_id NOT IN (SELECT target_id FROM specific)),
+    routed AS (
+        SELECT target_id, recipient, min(name) AS recipient_name
+        FROM (SELECT * FROM specific UNION ALL SELECT * FROM fallback) GROUP BY ALL)
+SELECT s.target_id, s.status_before, s.status_after, s.previous_run_id, 'slip' AS alert_type,
+       coalesce(r.recipient, '{NO_RECIPIENT}') AS recipient, r.recipient_name
+FROM subject s LEFT JOIN routed r USING (target_id)
+"""
+
+# Recoveries of the latest run: to each recipient whose last alert sent about the target was a slip.
+_RECOVERIES = f"""
+WITH {_CHANGES},
+    last_sent AS (
+        SELECT target_id, recipient, arg_max(alert_type, sent_at) AS alert_type,
+               arg_max(recipient_name, sent_at) AS recipient_name
+        FROM alert WHERE state = 'sent' GROUP BY target_id, recipient)
+SELECT c.target_id, c.status_before, c.status_after, c.previous_run_id, 'recovery' AS alert_type,
+       l.recipient, l.recipient_name
+FROM changes c JOIN last_sent l USING (target_id)
+WHERE c.status_after IN ('on_track', 'achieved') AND l.alert_type = 'slip'
+"""
+
+
+def plan_alerts(con: duckdb.DuckDBPyConnection, routes: pl.DataFrame, *, run_id: str, now: datetime) -> int:
+    """Add this run's new alerts (slips and recoveries) to the alert table; returns how many were new."""
+    before = con.execute("SELECT count(*) FROM alert").fetchall()[0][0]
+    con.register("_routes", routes.to_arrow())
+    try:
+        con.execute(f"""
+            INSERT INTO alert BY NAME
+            SELECT {_ALERT_ID.format(a='c')} AS alert_id, ? AS run_id, ? AS last_run_id, c.*,
+                   CASE WHEN c.recipient = '{NO_RECIPIENT}' THEN 'held' ELSE 'pending' END AS state,
+                   CASE WHEN c.recipient = '{NO_RECIPIENT}'
+                        THEN 'alert_routing.csv has no valid route (not even a default ''*,*'' row) for this target'
+                   END AS hold_reason,
+                   0 AS attempts, ?::TIMESTAMP AS created_at
+            FROM (({_ROUTED_SLIPS}) UNION ALL ({_RECOVERIES})) c
+            WHERE {_ALERT_ID.format(a='c')} NOT IN (SELECT alert_id FROM alert)
+        """, [run_id, run_id, now])
+    finally:
+        con.unregister("_routes")
+    # A slip that waited for a recipient and now has one is carried by the routed rows.
+    con.execute(f"""
+        UPDATE alert u SET state = 'superseded', last_run_id = ?,
+               hold_reason = 'routed since: see the rows of the same target with a recipient'
+        WHERE u.recipient = '{NO_RECIPIENT}' AND u.state = 'held' AND EXISTS (
+            SELECT 1 FROM alert r WHERE r.recipient <> '{NO_RECIPIENT}' AND r.target_id = u.target_id
+              AND r.status_before IS NOT DISTINCT FROM u.status_before AND r.status_after = u.status_after
+              AND r.previous_run_id = u.previous_run_id)
+    """, [run_id])
+    return con.execute("SELECT count(*) FROM alert").fetchall()[0][0] - before
+
+
+def review_open_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str) -> None:
+    """Retire open alerts whose news is stale; hold those blocked by this run's validation errors."""
+    con.execute("""
+        UPDATE alert u SET state = 'superseded', last_run_id = $run,
+               hold_reason = 'the target''s status changed again before this alert went out: '
+                             || coalesce(cur.status, 'no longer assessed')
+        FROM alert a
+        LEFT JOIN (SELECT x.target_id, x.status FROM assessment x JOIN v_latest_run lr ON lr.run_id = x.run_id) cur
+            ON cur.target_id = a.target_id
+        WHERE u.alert_id = a.alert_id AND a.state IN ('pending', 'failed', 'held')
+          AND CASE a.alert_type WHEN 'recovery' THEN coalesce(cur.status NOT IN ('on_track', 'achieved'), true)
+                                ELSE cur.status IS DISTINCT FROM a.status_after END
+    """, {"run": run_id})
+    # An error-severity validation issue of this run on the target, or on its region and indicator,
+    # holds the alert back; it goes out on the first run without one.
+    con.execute(f"""
+        UPDATE alert u SET
+            state = CASE WHEN b.reason IS NOT NULL OR u.recipient = '{NO_RECIPIENT}' THEN 'held' ELSE 'pending' END,
+            hold_reason = CASE WHEN b.reason IS NOT NULL THEN 'validation error: ' || b.reason
+                               WHEN u.recipient = '{NO_RECIPIENT}' THEN u.hold_reason END,
+            last_run_id = $run
+        FROM alert a
+        LEFT JOIN (
+            SELECT t.target_id, string_agg(DISTINCT v.check_name || ' (' || coalesce(v.detail, '') || ')', '; ')
+                   AS reason
+            FROM target t JOIN validation_issue v
+              ON v.run_id = $run AND v.severity = 'error'
+             AND (v.target_id = t.target_id
+                  OR (v.region_code = t.region_code AND v.indicator_key = t.indicator_key))
+            GROUP BY t.target_id) b ON b.target_id = a.target_id
+        WHERE u.alert_id = a.alert_id AND a.state IN ('pending', 'failed', 'held')
+          AND (b.reason IS NOT NULL OR a.state = 'held')
+    """, {"run": run_id})
+
+
+# ---------------------------------------------------------------------------------------------- emails
+
+_DUE = """
+SELECT a.alert_id, a.recipient, a.recipient_name, a.alert_type, a.status_before, a.status_after,
+       coalesce(lb.label_zh, '首次评估') AS status_before_zh, la.label_zh AS status_after_zh,
+       s.region_code, s.region_name, s.indicator_name, s.unit, s.binding, s.attribute, s.comparator,
+       s.target_year, s.target_value, s.latest_year, s.latest_value, s.expected_value,
+       s.severity, s.severity_zh, s.reason, s.rule, s.evidence, s.doc_title, s.doc_file, s.line
+FROM alert a
+JOIN v_target_status s USING (target_id)
+LEFT JOIN v_label lb ON lb.kind = 'status' AND lb.code = a.status_before
+LEFT JOIN v_label la ON la.kind = 'status' AND la.code = a.status_after
+LEFT JOIN v_label sev ON sev.kind = 'severity' AND sev.code = s.severity
+WHERE a.state IN ('pending', 'failed')
+ORDER BY a.recipient, a.alert_type DESC, s.binding DESC NULLS LAST, sev.sort_order NULLS LAST,
+         la.sort_order DESC, s.region_code, s.indicator_name, s.target_year, a.alert_id
+"""
+
+
+@dataclass(frozen=True)
+class Email:
+    key: str  # safe file name stem and Message-ID part; follows from the alerts it carries
+    recipient: str
+    alert_ids: list[str]
+    message: object  # EmailMessage
+
+
+def due_emails(con: duckdb.DuckDBPyConnection, settings: MailSettings, outputs: AlertOutputs,
+               *, now: datetime) -> list[Email]:
+    """One email per recipient with every alert of theirs that is pending or failed."""
+    due = con.sql(_DUE).pl()
+    sender = parse_address(settings.mail_from, "Planwatch 规划监测")
+    return [
+        _email(group, sender, outputs, now)
+        for group in due.partition_by("recipient", maintain_order=True)
+    ]
+
+
+def _email(alerts: pl.DataFrame, sender, outputs: AlertOutputs, now: datetime) -> Email:
+    recipient = alerts["recipient"][0]
+    alert_ids = alerts["alert_id"].to_list()
+    digest = hashlib.sha256("|".join(sorted(alert_ids)).encode()).hexdigest()[:16]
+    key = f"{re.sub(r'[^A-Za-z0-9._-]', '_', recipient)}_{digest}"
+    rows = alerts.to_dicts()
+    slips = [r for r in rows if r["alert_type"] == "slip"]
+    recoveries = [r for r in rows if r["alert_type"] == "recovery"]
+    regions = list(dict.fromkeys(r["region_name"] or r["region_code"] or "未知地区" for r in rows))
+    context = {
+        "recipient_name": alerts["recipient_name"][0],
+        "slips": slips,
+        "recoveries": recoveries,
+        "regions": regions,
+        "report_links": _report_links(outputs.reports_dir, alerts),
+        "generated_at": now.strftime("%Y-%m-%d %H:%M"),
+    }
+    message = compose(
+        key=key, sender=sender, recipient=parse_address(recipient, alerts["recipient_name"][0]),
+        subject=_subject(regions, len(slips), len(recoveries)),
+        text=TEMPLATES.get_template("alert_email.txt").render(context),
+        html=TEMPLATES.get_template("alert_email.html").render(context),
+        when=now,
+    )
+    return Email(key, recipient, alert_ids, message)
+
+
+def _subject(regions: list[str], slips: int, recoveries: int) -> str:
+    place = "、".join(one_line(r) for r in regions[:2]) + (f"等{len(regions)}地" if len(regions) > 2 else "")
+    news = [f"{slips}项指标进度下滑"] if slips else []
+    news += [f"{recoveries}项指标恢复正常"] if recoveries else []
+    return f"【Planwatch{'预警' if slips else '通知'}】{place}：{'，'.join(news)}"
+
+
+def _report_links(reports_dir: Path, alerts: pl.DataFrame) -> list[dict[str, str]]:
+    """The report page and the evaluation table (.xlsx) of each region in the email, where they exist."""
+    links = []
+    if (reports_dir / "index.html").exists():
+        links.append({"label": "评估报告(HTML)", "path": str(reports_dir / "index.html"),
+                      "uri": (reports_dir / "index.html").as_uri()})
+    regions = alerts.select("region_code", "region_name").unique(maintain_order=True)
+    for code, name in regions.iter_rows():
+        for stem in (code, name):
+            table = reports_dir / f"{stem}.xlsx"
+            if stem and table.exists():
+                links.append({"label": f"{name or code}指标完成情况表(Excel)", "path": str(table),
+                              "uri": table.as_uri()})
+                break
+    return links
+
+
+# ---------------------------------------------------------------------------------------------- state
+
+def record_deliveries(con: duckdb.DuckDBPyConnection, emails: list[Email], deliveries: list[Delivery],
+                      *, run_id: str, now: datetime) -> None:
+    """Write each alert's outcome: sent (with message id and when), or still pending/failed with the error."""
+    by_key = {d.key: d for d in deliveries}
+    outcome = pl.DataFrame(
+        [{"alert_id": alert_id, "state": by_key[e.key].state, "delivered_via": by_key[e.key].via,
+          "message_id": by_key[e.key].message_id, "last_error": by_key[e.key].error,
+          "outbox_file": by_key[e.key].outbox_file}
+         for e in emails for alert_id in e.alert_ids],
+        schema={"alert_id": pl.String, "state": pl.String, "delivered_via": pl.String, "message_id": pl.String,
+                "last_error": pl.String, "outbox_file": pl.String},
+    )
+    if outcome.height == 0:
+        return
+    con.register("_outcome", outcome.to_arrow())
+    try:
+        con.execute("""
+            UPDATE alert a SET state = o.state, attempts = coalesce(a.attempts, 0) + 1, last_error = o.last_error,
+                   message_id = o.message_id, delivered_via = o.delivered_via, outbox_file = o.outbox_file,
+                   sent_at = CASE WHEN o.state = 'sent' THEN ?::TIMESTAMP END, last_run_id = ?
+            FROM _outcome o WHERE a.alert_id = o.alert_id
+        """, [now, run_id])
+    finally:
+        con.unregister("_outcome")
+
+
+def run_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, routing_file: Path, mail: MailSettings,
+               outputs: AlertOutputs, now: datetime | None = None) -> dict[str, int | str]:
+    """Plan this run's alerts from the assessment history, deliver every due one, record state."""
+    now = now or datetime.now()
+    regions = con.sql("SELECT * FROM region").pl()
+    categories = {c for (c,) in con.execute("SELECT DISTINCT category FROM indicator").fetchall() if c}
+    routing = load_routing(routing_file, regions, categories)
+    Warehouse.append_rows(con, "rejected_row", routing.rejected.with_columns(
+        pl.lit(run_id).alias("run_id"), pl.lit(now).alias("rejected_at")))
+    planned = plan_alerts(con, routing.rows, run_id=run_id, now=now)
+    review_open_alerts(con, run_id=run_id)
+    if problem := mail.problem():
+        # Bad mail settings must not fail the run (nor block publishing): the alerts wait, saying why.
+        con.execute("UPDATE alert SET last_error = ?, last_run_id = ? WHERE state IN ('pending', 'failed')",
+                    [f"not sent: {problem}", run_id])
+        emails, deliveries = [], []
+    else:
+        emails = due_emails(con, mail, outputs, now=now)
+        deliveries = deliver({e.key: e.message for e in emails}, mail, outputs.outbox_dir)
+        record_deliveries(con, emails, deliveries, run_id=run_id, now=now)
+    states = dict(con.execute("SELECT state, count(*) FROM alert WHERE last_run_id = ? GROUP BY state",
+                              [run_id]).fetchall())
+    return {
+        "planned": planned,
+        "emails": sum(d.state == "sent" for d in deliveries),
+        "emails_not_sent": sum(d.state != "sent" for d in deliveries),
+        **{state: states.get(state, 0) for state in ("sent", "pending", "failed", "held", "superseded")},
+        "routes": routing.rows.height,
+        "routes_rejected": routing.rejected.height,
+        "delivery": mail.describe(),
+    }
+
+
+# ---------------------------------------------------------------------------------------------- summary
+
+SUMMARY_HELD_LINES = 20
+
+
+def alert_summary(con: duckdb.DuckDBPyConnection, run_id: str, outbox_dir: Path) -> list[str]:
+    """Lines for the run summary: the alerts this run touched by state, where the emails went,
+    and every held alert with its reason."""
+    states = con.execute("SELECT state, count(*) FROM alert WHERE last_run_id = ? GROUP BY state ORDER BY state",
+                         [run_id]).fetchall()
+    lines = [f"alerts                {sum(n for _, n in states)}"
+             + (f" ({', '.join(f'{s} {n}' for s, n in states)})" if states else "")]
+    for via, emails, alerts in con.execute("""
+            SELECT delivered_via, count(DISTINCT message_id), count(*) FROM alert
+            WHERE last_run_id = ? AND state = 'sent' GROUP BY delivered_via ORDER BY delivered_via""",
+                                           [run_id]).fetchall():
+        where = f"written to {outbox_dir} as .eml (no SMTP host set)" if via == "outbox" else "sent by SMTP"
+        lines.append(f"  emails              {emails} {where}, carrying {alerts} alert(s)")
+    for state, n, error in con.execute("""
+            SELECT state, count(*), any_value(last_error) FROM alert
+            WHERE last_run_id = ? AND state IN ('pending', 'failed') GROUP BY state ORDER BY state""",
+                                       [run_id]).fetchall():
+        lines.append(f"  not delivered       {n} {state}, retried next run: {error or 'not attempted'}")
+    held = con.execute(f"""
+        SELECT coalesce(s.region_name, a.target_id), coalesce(s.indicator_name, ''),
+               CASE WHEN a.recipient = '' THEN '(no recipient)' ELSE a.recipient END, a.hold_reason
+        FROM alert a LEFT JOIN v_target_status s USING (target_id)
+        WHERE a.last_run_id = ? AND a.state = 'held' ORDER BY 1, 2, 3 LIMIT {SUMMARY_HELD_LINES + 1}
+    """, [run_id]).fetchall()
+    lines += [f"  held                {region} {indicator} -> {recipient}: {reason}"
+              for region, indicator, recipient, reason in held[:SUMMARY_HELD_LINES]]
+    if len(held) > SUMMARY_HELD_LINES:
+        lines.append("  held                ... more: SELECT * FROM alert WHERE state = 'held'")
+    return lines
