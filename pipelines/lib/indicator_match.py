@@ -28,6 +28,8 @@ _UNIT_NOTE = re.compile(r"[(（][^()（）]{0,8}[)）]?$|[(（]$")
 _LEADING = re.compile(r"^(?:[0-9]+[.、]|[(（][0-9一二三四五六七八九十]+[)）]|[①-⑳*※★]|"
                       r"全区|全市|全县|全省|全镇|全国|全港|城区|市区|本区|本市)+")
 _FUZZY_MIN_NAME = 4  # shorter names are too easy to hit by chance
+# Head words that a figure's unit expresses, so a wording may leave them out (1小时通达 = 通达时间).
+_HEAD_SAID_BY_UNIT = {"时间", "数量", "个数", "数", "总量", "规模", "面积", "人数", "金额", "总额", "次数", "长度", "里程"}
 
 
 @dataclass(frozen=True)
@@ -91,6 +93,26 @@ def _lcs(a: str, b: str) -> int:
             cur.append(prev[j] + 1 if ca == cb else max(prev[j + 1], cur[j]))
         prev = cur
     return prev[-1]
+
+
+def _lcs_positions(text: str, name: str) -> list[int]:
+    """Positions in ``text`` of one longest common subsequence with ``name``."""
+    n, m = len(text), len(name)
+    table = [[0] * (m + 1) for _ in range(n + 1)]
+    for i in range(n - 1, -1, -1):
+        row, below = table[i], table[i + 1]
+        for j in range(m - 1, -1, -1):
+            row[j] = below[j + 1] + 1 if text[i] == name[j] else max(below[j], row[j + 1])
+    positions, i, j = [], 0, 0
+    while i < n and j < m:
+        if text[i] == name[j]:
+            positions.append(i)
+            i, j = i + 1, j + 1
+        elif table[i + 1][j] >= table[i][j + 1]:
+            i += 1
+        else:
+            j += 1
+    return positions
 
 
 class IndicatorMatcher:
@@ -178,6 +200,38 @@ class IndicatorMatcher:
             if (best.end - best.start) / len(cell) >= 0.5:
                 key = best.key
         return IndicatorMention(0, len(raw), key, raw) if key else None
+
+    def find_scattered(self, text: str, *, min_cover: float = 0.75) -> list[IndicatorMention]:
+        """Names whose characters appear, in order and close together, in ``text``; best first.
+
+        For wordings that split a name with a figure or a verb (培养 50 名企业经营管理人才,
+        2030年实现经济圈内城市之间1小时通达). The name must end where its head noun ends in the text,
+        unless the head is a word a unit says (时间, 数量).
+        """
+        if len(text) < _FUZZY_MIN_NAME:
+            return []
+        hits: Counter[int] = Counter()
+        for ch in set(text):
+            hits.update(self._by_char.get(ch, ()))
+        scored: list[tuple[float, int, IndicatorMention]] = []
+        for idx, shared in hits.items():
+            name = self._fuzzy_names[idx]
+            if shared < min_cover * len(set(name)):
+                continue
+            positions = _lcs_positions(text, name)
+            if not positions or len(positions) < min_cover * len(name):
+                continue
+            last = name.rfind(text[positions[-1]])
+            if text[positions[-1]] != name[-1] and name[last + 1:] not in _HEAD_SAID_BY_UNIT:
+                continue
+            span = positions[-1] - positions[0] + 1
+            if span > 2 * len(name) + 4:
+                continue
+            score = len(positions) / len(name) - 0.01 * (span - len(positions))
+            scored.append((score, len(name), IndicatorMention(positions[0], positions[-1] + 1, self._lookup[name],
+                                                              text[positions[0]:positions[-1] + 1])))
+        scored.sort(key=lambda item: (-item[0], -item[1]))
+        return [mention for _, _, mention in scored]
 
     def _fuzzy(self, cell: str, *, subsequence_only: bool) -> str | None:
         """The name that ``cell`` is a damaged copy of (characters lost, few or none added)."""

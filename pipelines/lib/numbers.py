@@ -14,16 +14,16 @@ _BASE_UNITS = sorted(
     [
         "个百分点", "百分点", "%", "‰", "倍",
         "元", "美元", "人次", "人", "户", "家", "个", "亩", "吨", "千瓦时", "千瓦", "头", "羽", "只",
-        "平方公里", "平方米", "立方米", "重量箱", "件", "处", "辆", "套", "张", "床", "所", "名", "条",
+        "平方公里", "平方米", "立方米", "重量箱", "m2", "m²", "㎡", "km2", "km", "件", "处", "辆", "套", "张", "床", "所", "名", "条",
         "项", "场次", "场", "次", "幢", "栋", "座", "路", "位", "岁", "年", "天", "小时", "分钟", "公里",
-        "千米", "米", "公顷", "台", "艘", "标箱", "册", "部", "篇", "起", "例", "株", "棵", "门", "间",
+        "千米", "米", "公顷", "台(?!阶)", "艘", "标箱", "册", "部", "篇", "起", "例", "株", "棵", "门", "间",
         "家次", "批", "宗", "标准箱", "公斤", "千克", "度",
     ],
     key=len,
     reverse=True,
 )
 _MAGNITUDE = "(?:万亿|亿|万|千|百)"
-_BASE = "(?:" + "|".join(re.escape(u) for u in _BASE_UNITS) + ")"
+_BASE = "(?:" + "|".join(u if "(?" in u else re.escape(u) for u in _BASE_UNITS) + ")"
 # 元/平方米, 万元/人, 公里/百平方公里, 吨/万平方米, 人/亿元 …
 UNIT_PATTERN = f"(?:{_MAGNITUDE}?{_BASE}(?:/{_MAGNITUDE}?{_BASE})?|亿|万)"
 _NUM = r"\d+(?:\.\d+)?"
@@ -35,8 +35,9 @@ _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 FIGURE = re.compile(
     rf"(?P<struct>{_NUM}(?::{_NUM}){{2,}})"  # a:b:c structure
     rf"|(?P<ratio>{_NUM}):1(?![\d.])"  # x:1 ratio
-    rf"|(?P<num>{_NUM})(?P<unit_lo>{UNIT_PATTERN})?"
-    rf"(?:(?P<range>[~～\-—至]|到(?={_NUM}{UNIT_PATTERN}?(?:左右|之间)))(?P<num_hi>{_NUM}))?"
+    rf"|(?P<outer>{_NUM})\((?P<inner>{_NUM})\)(?P<pair_unit>{UNIT_PATTERN})"  # 10560(2640)张: two figures
+    rf"|(?P<num>{_NUM})"
+    rf"(?:(?P<unit_lo>{UNIT_PATTERN})?(?P<range>[~～\-—至]|到(?={_NUM}{UNIT_PATTERN}?(?:左右|之间)))(?P<num_hi>{_NUM}))?"
     rf"(?P<unit>{UNIT_PATTERN})?"
     rf"|(?<=[超逾至少过达])(?P<cn>[一二两三四五六七八九十百千]{{1,3}})(?P<cn_unit>{UNIT_PATTERN})"
 )
@@ -100,18 +101,21 @@ def find_quantities(text: str) -> list[Quantity]:
                 pos += len(part) + 1
         elif m.group("ratio"):
             found.append(Quantity(m.start("ratio"), m.end(), float(m.group("ratio")), "", "ratio"))
+        elif m.group("outer"):
+            unit = spell_unit(m.group("pair_unit"))
+            found.append(Quantity(m.start("outer"), m.end("outer"), float(m.group("outer")), unit, "number"))
+            found.append(Quantity(m.start("inner"), m.end("inner"), float(m.group("inner")), unit, "number"))
         elif m.group("cn"):
             value = chinese_number(m.group("cn"))
             if value is not None:
                 found.append(Quantity(m.start("cn"), m.end(), value, m.group("cn_unit"), "number"))
         else:
             num = m.group("num")
-            if is_year(num) and not m.group("unit_lo") and (
-                    not m.group("unit") or m.group("unit") == "年"):
+            if is_year(num) and (m.group("unit") or m.group("unit_lo") or "年") == "年":
                 continue
             if text[m.end("num"):m.end("num") + 1] in ("月", "日", "号"):
                 continue
-            unit = m.group("unit") or m.group("unit_lo") or ""
+            unit = spell_unit(m.group("unit") or m.group("unit_lo") or "")
             if m.group("num_hi"):
                 found.append(Quantity(m.start(), m.end(), float(num), unit, "range"))
             else:
@@ -121,39 +125,84 @@ def find_quantities(text: str) -> list[Quantity]:
 
 # --- bound words -------------------------------------------------------------------------------
 
-_AFTER_BOUND = re.compile(r"^(?:的)?(?P<w>左右|以上|及以上|以下|以内|之内|以外|多|余)")
+_AFTER_BOUND = re.compile(r"^(?:的)?(?P<w>左右|以上|及以上|以下|以内|之内|多|余|通达|到达|可达|内通达|内到达)")
 _BEFORE_GE = ("不少于", "不低于", "不小于", "至少", "突破", "超过", "高于", "多于", "大于", "力争", "争取", "争创",
               "增至", "增加到", "增加至", "提高到", "提高至", "提升到", "提升至", "上升到", "上升至", "扩大到",
               "扩大至", "达到", "迈上", "稳定在", "保持在", "巩固在", "≥", "超", "达", "逾", ">")
 _BEFORE_LE = ("不超过", "不高于", "不大于", "低于", "少于", "小于", "控制在", "缩小到", "缩小至", "下降到",
               "下降至", "降低到", "降低至", "降至", "减少到", "减少至", "压减到", "压减至", "≤", "<")
+_BEFORE_WORDS = sorted(_BEFORE_LE + _BEFORE_GE, key=len, reverse=True)
 _BEFORE_ABOUT = ("约", "大约")
 _ACTUAL_GE = ("超过", "突破", "超", "逾", "多于", "高于")
+_AIMING = ("力争", "争取", "争创")
 
 
-def comparator(before: str, after: str, *, reported: bool) -> str:
-    """The comparator that bound words around a figure give it.
+def comparator(before: str, after: str, *, reported: bool, clause: str = "") -> tuple[str, str]:
+    """The comparator that bound words around a figure give it, and where it came from.
 
     ``before`` is the text between the indicator (or clause start) and the figure, ``after`` the text
-    right after the figure. Reported results (actuals) are '=' unless stated as bounds.
+    right after the figure, ``clause`` the clause up to the figure (力争/争取 anywhere in it count).
+    Reported results (actuals) are '=' unless stated as bounds. The source is 'after', 'before' or ''.
     """
     tail = _AFTER_BOUND.match(after)
     word = tail.group("w") if tail else ""
     if word == "左右":
-        return "~"
+        return "~", "after"
     near = before[-6:]
     if near.endswith(_BEFORE_ABOUT):
-        return "~"
+        return "~", "before"
     if word in ("以上", "及以上", "多", "余"):
-        return ">="
-    if word in ("以下", "以内", "之内"):
-        return "<="
+        return ">=", "after"
+    if word:
+        return "<=", "after"
     if reported:
-        return ">=" if near.endswith(_ACTUAL_GE) else "="
-    for w in sorted(_BEFORE_LE + _BEFORE_GE, key=len, reverse=True):
+        return (">=", "before") if near.endswith(_ACTUAL_GE) else ("=", "")
+    for w in _BEFORE_WORDS:
         if w in near:
-            return "<=" if w in _BEFORE_LE else ">="
-    return "="
+            return ("<=" if w in _BEFORE_LE else ">="), "before"
+    if any(w in clause for w in _AIMING):
+        return ">=", "before"
+    return "=", ""
+
+
+# --- units ---------------------------------------------------------------------------------------
+
+_SPELLING = {"名": "人", "m2": "平方米", "m²": "平方米", "㎡": "平方米", "km2": "平方公里", "km": "公里", "千米": "公里"}
+_SPELL = re.compile("|".join(sorted(map(re.escape, _SPELLING), key=len, reverse=True)))
+# Units that measure the same kind of thing (a figure may be tied to an indicator of its kind only).
+_UNIT_GROUPS = (
+    {"个", "家", "户", "张", "所", "处", "座", "项", "条", "件", "床", "套", "间", "幢", "栋", "路", "场次", "场",
+     "次", "起", "例", "批", "宗", "台", "辆", "艘", "部", "册", "篇", "株", "棵", "门", "家次", "位"},
+    {"人", "人次", "位"},
+    {"元", "美元"},
+    {"平方米", "平方公里", "亩", "公顷"},
+    {"公里", "米"},
+    {"%", "‰"},
+)
+
+
+def spell_unit(unit: str) -> str:
+    """The catalog's spelling of a unit as written (名 -> 人, m2 -> 平方米); magnitudes kept."""
+    return _SPELL.sub(lambda m: _SPELLING[m.group()], unit)
+
+
+def base_unit(unit: str) -> str:
+    """A unit without its magnitude prefix (万人 -> 人, 亿元 -> 元); compound units stay whole."""
+    if "/" in unit or unit in ("万", "亿"):
+        return unit
+    return re.sub(r"^(?:万亿|亿|万|千|百)(?=.)", "", unit) if unit not in ("千瓦", "千克", "百分点") else unit
+
+
+def units_compatible(written: str, catalog: str) -> bool:
+    """Whether a figure written in ``written`` can be a value of an indicator measured in ``catalog``."""
+    if not written or not catalog or written in ("万", "亿"):
+        return True
+    a, b = base_unit(written), base_unit(catalog)
+    if a == b:
+        return True
+    if "/" in a or "/" in b:
+        return a.split("/")[0] == b.split("/")[0] and ("/" not in a or "/" not in b)
+    return any(a in group and b in group for group in _UNIT_GROUPS)
 
 
 def normalize_spaces(text: str) -> str:

@@ -26,7 +26,7 @@ _YEAR_IN_HEADING = re.compile(r"((?:19|20)\d{2})\s*年")
 # Year words inside a sentence. A year after 较/比/是/与/同 is the base of a comparison.
 YEAR_WORD = re.compile(
     r"(?P<comp>较|比|是|与|同|相比|比较)?(?P<pre>到|至|截至|截止|力争到|争取到|于|在)?"
-    r"(?:(?P<year>(?:19|20)\d{2})年?(?P<post>末|底|年底|年末|前|以前|之前|年前|内|初|的|全年)?"
+    r"(?:(?P<year>(?:19|20)\d{2})年(?P<post>末|底|年底|年末|前|以前|之前|年前|内|初|的|全年)?"
     r"|[“\"]?(?P<period>十[二三四五]五)[”\"]?(?P<ppost>期末|末期|末|时期|期间|以来|规划期|初|前期|中期|后期)?"
     r"|(?P<thisyear>年内|今年|当年|明年)|(?P<fiveyears>五年来|五年间|过去五年))"
 )
@@ -84,7 +84,7 @@ def year_words(text: str, ctx: ExtractionContext) -> list[YearWord]:
             year = ctx.year if m.group("thisyear") != "明年" else (ctx.year or 0) + 1 or None
             direct = False
         else:
-            year, direct, total = (ctx.period_end or ctx.year), False, True
+            year, direct, total = None, False, True  # 五年来: the section's own period decides
         words.append(YearWord(m.start(), m.end(), year, comparison, direct, total))
     return words
 
