@@ -17,7 +17,7 @@ _BASE_UNITS = sorted(
         "平方公里", "平方米", "立方米", "重量箱", "m2", "m²", "㎡", "km2", "km", "件", "处", "辆", "套", "张", "床", "所", "名", "条",
         "项", "场次", "场", "次", "幢", "栋", "座", "路", "位", "岁", "年", "天", "小时", "分钟", "公里",
         "千米", "米", "公顷", "台(?!阶)", "艘", "标箱", "册", "部", "篇", "起", "例", "株", "棵", "门", "间",
-        "家次", "批", "宗", "标准箱", "公斤", "千克", "度",
+        "家次", "批", "宗", "标准箱", "公斤", "千克", "度", "微克", "毫克",
     ],
     key=len,
     reverse=True,
@@ -52,6 +52,7 @@ class Quantity:
     unit: str  # as written (magnitude kept), '' when none
     form: str  # number | range | ratio | structure
     part: int = 0  # index of the part of a structure
+    value_end: int = -1  # end of the digits of the value (the span start:value_end is the value itself)
 
 
 def compact(line: str) -> tuple[str, list[int]]:
@@ -97,18 +98,21 @@ def find_quantities(text: str) -> list[Quantity]:
         if m.group("struct"):
             pos = m.start()
             for i, part in enumerate(m.group("struct").split(":")):
-                found.append(Quantity(pos, pos + len(part), float(part), "%", "structure", i))
+                found.append(Quantity(pos, pos + len(part), float(part), "%", "structure", i, pos + len(part)))
                 pos += len(part) + 1
         elif m.group("ratio"):
-            found.append(Quantity(m.start("ratio"), m.end(), float(m.group("ratio")), "", "ratio"))
+            found.append(Quantity(m.start("ratio"), m.end(), float(m.group("ratio")), "", "ratio", 0, m.end("ratio")))
         elif m.group("outer"):
             unit = spell_unit(m.group("pair_unit"))
-            found.append(Quantity(m.start("outer"), m.end("outer"), float(m.group("outer")), unit, "number"))
-            found.append(Quantity(m.start("inner"), m.end("inner"), float(m.group("inner")), unit, "number"))
+            found.append(Quantity(m.start("outer"), m.end("outer"), float(m.group("outer")), unit, "number", 0,
+                                  m.end("outer")))
+            found.append(Quantity(m.start("inner"), m.end("inner"), float(m.group("inner")), unit, "number", 0,
+                                  m.end("inner")))
         elif m.group("cn"):
             value = chinese_number(m.group("cn"))
             if value is not None:
-                found.append(Quantity(m.start("cn"), m.end(), value, m.group("cn_unit"), "number"))
+                found.append(Quantity(m.start("cn"), m.end(), value, spell_unit(m.group("cn_unit")), "number", 0,
+                                      m.end("cn")))
         else:
             num = m.group("num")
             if is_year(num) and (m.group("unit") or m.group("unit_lo") or "年") == "年":
@@ -116,10 +120,8 @@ def find_quantities(text: str) -> list[Quantity]:
             if text[m.end("num"):m.end("num") + 1] in ("月", "日", "号"):
                 continue
             unit = spell_unit(m.group("unit") or m.group("unit_lo") or "")
-            if m.group("num_hi"):
-                found.append(Quantity(m.start(), m.end(), float(num), unit, "range"))
-            else:
-                found.append(Quantity(m.start(), m.end(), float(num), unit, "number"))
+            form = "range" if m.group("num_hi") else "number"
+            found.append(Quantity(m.start(), m.end(), float(num), unit, form, 0, m.end("num")))
     return found
 
 
@@ -171,6 +173,7 @@ _SPELLING = {"名": "人", "m2": "平方米", "m²": "平方米", "㎡": "平方
 _SPELL = re.compile("|".join(sorted(map(re.escape, _SPELLING), key=len, reverse=True)))
 # Units that measure the same kind of thing (a figure may be tied to an indicator of its kind only).
 _UNIT_GROUPS = (
+    {"微克/立方米", "毫克/立方米"},
     {"个", "家", "户", "张", "所", "处", "座", "项", "条", "件", "床", "套", "间", "幢", "栋", "路", "场次", "场",
      "次", "起", "例", "批", "宗", "台", "辆", "艘", "部", "册", "篇", "株", "棵", "门", "家次", "位"},
     {"人", "人次", "位"},

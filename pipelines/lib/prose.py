@@ -16,7 +16,15 @@ import polars as pl
 
 from pipelines.lib.extract_context import ExtractionContext
 from pipelines.lib.indicator_match import IndicatorMatcher, IndicatorMention, cached_matcher
-from pipelines.lib.numbers import Quantity, compact, comparator, find_quantities, units_compatible
+from pipelines.lib.numbers import (
+    UNIT_PATTERN,
+    Quantity,
+    compact,
+    comparator,
+    find_quantities,
+    units_compatible,
+)
+from pipelines.lib.reading import normalize_line
 from pipelines.lib.timing import Section, YearWord, default_year, sections, year_words
 
 _SENTENCE = re.compile(r"[。;!?]")
@@ -30,6 +38,8 @@ _CHANGE = re.compile(r"(?P<w>年均增长|年均增速|年平均增长|增长|�
                      r"(?:了|率)?(?:为|达到|达|约)?$")
 _DECLINE = ("下降", "降低", "减少", "降幅", "回落", "缩小")
 _AVERAGE_GROWTH = ("年均增长", "年均增速", "年平均增长")
+_AVERAGE = re.compile(r"年均|年平均")
+_AFTER_LAST_FIGURE = re.compile(rf"[\d.]+(?:{UNIT_PATTERN})?(?P<rest>[^\d]*)$")
 _TO_LEVEL = re.compile(r"(?:提高|提升|增加|增长|上升|下降|降低|减少|缩小|扩大|调整)(?:到|至|为)")
 _FROM = re.compile(r"[由从]")
 _CUMULATIVE = re.compile(r"累计|合计|共计|总计")
@@ -114,7 +124,8 @@ class ProseExtractor:
     # --- per line -------------------------------------------------------------------------------
 
     def extract_line(self, line: str, number: int, section: Section) -> list[Figure]:
-        text, origin = compact(line)
+        # Width normalization keeps every character in place, so evidence is cut from the line as given.
+        text, origin = compact(normalize_line(line))
         quantities = find_quantities(text)
         if not quantities:
             return []
@@ -251,7 +262,7 @@ class ProseExtractor:
             base = share.group("base")
             names += [stem + "占" + base + tail for stem in stems for tail in ("比重", "比例")]
         head = _LEADING_NOUN.match(item)
-        if head and not share:
+        if head and not share and not _CHANGE.search(head.group("noun")):
             word = head.group("noun")
             names += [word + named.name] if word in ("人均",) else [stem + word for stem in stems]
         for name in names:
@@ -366,6 +377,11 @@ class ProseExtractor:
         after = text[q.end:q.end + 5]
         catalog_unit = self.catalog_unit.get(key, "")
 
+        # A growth name without 年均 (地区生产总值增长6%) is one year's change of the quantity itself.
+        base_key = key.removesuffix("_growth")
+        names_change = self.value_kind.get(key) == "rate_of_change"
+        if key.endswith("_growth") and base_key in self.catalog_unit and not _AVERAGE.search(mention.name):
+            key = base_key
         value, unit, value_type = q.value, q.unit, "level"
         change = _CHANGE.search(before[-8:]) if before else None
         if q.form == "structure":
@@ -376,7 +392,7 @@ class ProseExtractor:
             value_type = "ratio_multiple"
         elif unit in ("个百分点", "百分点"):
             value_type = "change_pp"
-        elif self.value_kind.get(key) == "rate_of_change" and unit == "%":
+        elif names_change and unit == "%":
             value_type = "change_pct"
         elif change and unit == "%" and not _TO_LEVEL.search(before[-8:]):
             word = change.group("w")
@@ -404,7 +420,8 @@ class ProseExtractor:
         if q.form == "range":
             comp, source = ">=", "after"
         else:
-            words = _CHANGE.sub("", before) if value_type in ("change_pct", "change_pp") else before
+            words = _verb_zone(before)
+            words = _CHANGE.sub("", words) if value_type in ("change_pct", "change_pp") else words
             comp, source = comparator(words, after, reported=reported, clause=text[c_start:q.start])
             if value_type == "ratio" and "缩小" in before and not reported:
                 comp, source = "<=", "before"
@@ -426,7 +443,7 @@ class ProseExtractor:
             ev_end += tail.end()
         return Figure(number, key, mention.name, kind, year, value, value_type,
                       self._unit(unit, catalog_unit, value_type), comp, source, region, attribute,
-                      _evidence(line, origin, ev_start, ev_end, q), origin[q.start], origin[q.end - 1] + 1)
+                      _evidence(line, origin, ev_start, ev_end, q), origin[q.start], origin[q.value_end - 1] + 1)
 
     def _kind_year(self, text: str, q: Quantity, section: Section, years: list[YearWord], c_start: int,
                    s_start: int, before: str) -> tuple[str, int | None]:
@@ -480,6 +497,15 @@ class ProseExtractor:
         if base in _COUNT_WORDS and cat_base in _COUNT_WORDS and base != cat_base and "人" not in (base, cat_base):
             return magnitude + cat_base
         return unit
+
+
+def _verb_zone(before: str) -> str:
+    """The words that bind a figure: 分别达到300家和800家 gives 800 the verb before 300."""
+    first = re.search(r"\d", before)
+    if not first:
+        return before
+    tail = _AFTER_LAST_FIGURE.search(before).group("rest")
+    return before[:first.start()] + tail.lstrip("和、及与,")
 
 
 def _evidence(line: str, origin: list[int], start: int, end: int, q: Quantity) -> str:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from pipelines.lib.extract_context import ExtractionContext
+from pipelines.lib.reading import normalize_line
 from pipelines.lib.reference import PERIODS
 
 _CN_NUM = "一二三四五六七八九十"
@@ -43,7 +44,7 @@ def sections(lines: list[str], ctx: ExtractionContext) -> list[Section]:
     current = Section("review" if ctx.doc_type == "work_report" else "plan", None)
     out: list[Section] = []
     for line in lines:
-        text = line.strip()
+        text = normalize_line(line).strip()
         if text and len(text) <= _MAX_HEADING and "。" not in text:
             top, sub = TOP_HEADING.match(text), SUB_HEADING.match(text)
             year = _YEAR_IN_HEADING.search(text)
