@@ -39,14 +39,15 @@ def test_report_writes_the_page_and_one_workbook_per_region(report):
     assert sorted(p.name for p in folder.iterdir()) == sorted(["index.html", f"{ZJG}.xlsx", f"{JJ}.xlsx"])
 
 
-def test_workbook_holds_the_regions_evaluation_table(report):
-    sheet = openpyxl.load_workbook(report[f"xlsx:{ZJG}"]).active
-    assert sheet.title == "指标完成情况表"
-    assert "张家港市" in sheet["A1"].value
+def test_workbook_holds_the_regions_evaluation_table_one_sheet_per_plan(report):
+    workbook = openpyxl.load_workbook(report[f"xlsx:{ZJG}"])
+    assert workbook.sheetnames == ["十四五规划纲要", "2022年政府工作报告"]
+    sheet = workbook["十四五规划纲要"]
+    assert sheet["A1"].value == "张家港市十四五规划纲要主要指标完成情况表"
     table = [[cell.value for cell in row] for row in sheet.iter_rows(min_row=4)]
     assert table[0] == HEADER
     body = {row[1]: dict(zip(HEADER, row, strict=True)) for row in table[1:]}
-    assert set(body) == {"地区生产总值", "全社会研发经费支出占地区生产总值比重", "细颗粒物(PM2.5)年均浓度"}
+    assert set(body) == {"地区生产总值", "地区生产总值增长", "全社会研发经费支出占地区生产总值比重", "细颗粒物(PM2.5)年均浓度"}
     pm25 = body["细颗粒物(PM2.5)年均浓度"]
     assert (pm25["类型"], pm25["单位"], pm25["属性"], pm25["状态"]) == ("绿色生态", "微克/立方米", "约束性", "滞后于序时进度")
     assert (pm25["基数"], pm25["目标值"], pm25["最新值"], pm25["目标年份"]) == (33, 30, 34, 2025)
@@ -54,10 +55,12 @@ def test_workbook_holds_the_regions_evaluation_table(report):
     assert pm25["完成进度"] == pytest.approx(-0.333) and pm25["时间进度"] == pytest.approx(0.4)
     progress_cell = next(row[6] for row in sheet.iter_rows(min_row=5) if row[1].value == "细颗粒物(PM2.5)年均浓度")
     assert progress_cell.number_format == "0.0%"
+    annual = [row for row in workbook["2022年政府工作报告"].iter_rows(min_row=5, values_only=True)]
+    assert [(r[1], r[5], r[9]) for r in annual] == [("全社会研发经费支出占地区生产总值比重", 3.5, "未完成")]
 
     other = openpyxl.load_workbook(report[f"xlsx:{JJ}"]).active
     assert [row[1] for row in other.iter_rows(min_row=5, values_only=True)] == [
-        "一般公共预算收入", "全社会固定资产投资(五年累计)"]
+        "一般公共预算收入", "全社会固定资产投资"]
 
 
 def test_page_is_self_contained(report):
@@ -117,15 +120,16 @@ def test_report_renders_in_headless_chromium(report, tmp_path):
     shutil.copy(shot, report["html"].parent.parent / "report.png")  # kept next to the report for a look
 
     dom = BeautifulSoup(chromium(tmp_path, "--dump-dom", url).stdout, "html.parser")
-    assert len(dom.select("svg.chart")) == 5  # one chart per target
+    assert len(dom.select("svg.chart")) == 8  # one chart per target
     # Drawn marks are the charts' own children (the legend's samples sit in g.legend).
-    assert len(dom.select("svg.chart > polyline.observed")) == 4  # every target with observations
-    assert len(dom.select("svg.chart > circle.obs-point")) == 10  # every chosen observation
-    assert len(dom.select("svg.chart > polyline.plan-path")) == 4  # every target with a baseline
-    assert len(dom.select("svg.chart > polygon.target-mark")) == 5  # every target
-    assert len(dom.select("svg.chart > circle.latest-point")) == 4  # every assessed latest value
-    assert len(dom.select("svg.bar rect")) == 4  # overview bars: a segment per status present (2 + 2)
+    assert len(dom.select("svg.chart > polyline.observed")) == 6  # every target with observations
+    assert len(dom.select("svg.chart > circle.obs-point")) == 14  # every figure of their series
+    assert len(dom.select("svg.chart > polyline.plan-path")) == 6  # every target with a base year and value
+    assert len(dom.select("svg.chart > polygon.target-mark")) == 8  # every target
+    assert len(dom.select("svg.chart > circle.latest-point")) == 6  # every value a status was judged on
+    assert len(dom.select("svg.bar rect")) == 3 + 2 + 1  # overview bars: a segment per status present
     overview = dom.select("table.overview tbody tr")
-    assert [tr.td.get_text() for tr in overview] == ["张家港市", "椒江区", "合计"]
-    assert [len(t.select("tbody tr")) for t in dom.select("table.evaluation")] == [3, 2]
+    assert [tr.td.get_text() for tr in overview] == ["张家港市", "椒江区", "地区参考表以外的地区", "合计"]
+    assert [len(t.select("tbody tr:not(.plan)")) for t in dom.select("table.evaluation")] == [5, 2, 1]
+    assert [th.get_text() for th in dom.select("table.evaluation tr.plan th")][:2] == ["十四五规划纲要", "2022年政府工作报告"]
     assert "规划路径" in dom.select_one("svg.chart").get_text()

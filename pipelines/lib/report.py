@@ -19,6 +19,8 @@ import polars as pl
 import xlsxwriter
 
 REPORT_PAGE = "index.html"
+UNKNOWN_REGION = "unknown"  # the group of targets whose area is not in reference/regions.csv
+UNKNOWN_REGION_NAME = "地区参考表以外的地区"
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 EVALUATION_SHEET = "指标完成情况表"
 # The published shape of the evaluation table, then the years the numbers belong to.
@@ -59,34 +61,40 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
     """Write index.html and one <region_code>.xlsx per region with assessed targets; returns the files."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     statuses = _query(con, "SELECT code AS status, label_zh FROM v_label WHERE kind = 'status' ORDER BY sort_order")
-    targets = _query(con, """
+    # Within a region: the shortfalls first, the targets without data last, each in plan-table order.
+    targets = _by_region(_query(con, """
         SELECT s.* FROM v_target_status s
         LEFT JOIN v_label c ON c.kind = 'category' AND c.code = s.category
         WHERE s.status IS NOT NULL
-        ORDER BY s.region_code, c.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id""")
-    evaluation = _query(con, "SELECT * FROM v_evaluation_table")
+        ORDER BY s.region_code NULLS LAST,
+                 CASE WHEN s.status IN ('off_track', 'at_risk') THEN 0 WHEN s.status = 'insufficient_data' THEN 2
+                      ELSE 1 END,
+                 c.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id"""))
+    evaluation = _by_region(_query(con, "SELECT * FROM v_evaluation_table"))
     latest_run = _query(con, "SELECT run_id, assessed_at FROM v_latest_run")
 
     files: dict[str, Path] = {}
-    regions = targets.select("region_code", "region_name").unique(maintain_order=True)
     for (region_code,), table in evaluation.partition_by("region_code", as_dict=True, maintain_order=True).items():
-        region_name = table["地区"][0]
-        files[f"xlsx:{region_code}"] = write_evaluation_workbook(
-            table, reports_dir / workbook_name(region_code), region_name=region_name, run_id=run_id)
+        if region_code != UNKNOWN_REGION:  # no GB/T code, no table to hand in
+            files[f"xlsx:{region_code}"] = write_evaluation_workbook(
+                table, reports_dir / workbook_name(region_code), region_name=table["地区"][0], run_id=run_id)
     _remove_stale_workbooks(reports_dir, keep={p.name for p in files.values()})
 
     page = render_page(
         run_id=run_id,
         assessed_at=latest_run["assessed_at"][0] if latest_run.height else None,
         statuses=statuses,
-        regions=regions,
         overview=status_overview(targets, statuses),
         targets=targets,
         evaluation=evaluation,
         charts=chart_geometry(targets, _query(con, "SELECT * FROM v_target_path")),
     )
-    files = {"html": _write_atomic(reports_dir / REPORT_PAGE, page.encode("utf-8")), **files}
-    return files
+    return {"html": _write_atomic(reports_dir / REPORT_PAGE, page.encode("utf-8")), **files}
+
+
+def _by_region(frame: pl.DataFrame) -> pl.DataFrame:
+    """Targets about an area outside reference/regions.csv (no region_code) are grouped as one region."""
+    return frame.with_columns(pl.col("region_code").fill_null(UNKNOWN_REGION))
 
 
 def _query(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
@@ -98,7 +106,7 @@ def _query(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
 def status_overview(targets: pl.DataFrame, statuses: pl.DataFrame) -> pl.DataFrame:
     """Per region and status: the count, and where its segment starts in the region's stacked bar (0..1)."""
     counts = (
-        targets.select("region_code", "region_name").unique()
+        targets.select("region_code").unique()
         .join(statuses.with_row_index("order"), how="cross")
         .join(targets.group_by("region_code", "status").len("n"), on=["region_code", "status"], how="left")
         .with_columns(pl.col("n").fill_null(0).cast(pl.Int64))
@@ -121,6 +129,9 @@ def chart_geometry(targets: pl.DataFrame, path: pl.DataFrame, box: ChartBox = CH
     latest value the status was judged on, on axes fitted to all of them with round tick values.
     """
     marks = pl.concat([
+        # The years of the plan period, so that every chart spans its period even without figures.
+        path.select("target_id", pl.lit("span").alias("series"), "year", pl.lit(None, pl.Float64).alias("value"),
+                    pl.lit(None, pl.String).alias("note")),
         path.filter(pl.col("observed_value").is_not_null()).select(
             "target_id", pl.lit("observed").alias("series"), "year", pl.col("observed_value").alias("value"),
             pl.col("observed_source").alias("note")),
@@ -178,6 +189,7 @@ def _axes(marks: pl.DataFrame, box: ChartBox) -> pl.DataFrame:
         marks.group_by("target_id")
         .agg(pl.col("year").min().alias("x_lo"), pl.col("year").max().alias("x_hi"),
              pl.col("value").min().alias("v_min"), pl.col("value").max().alias("v_max"))
+        .filter(pl.col("v_min").is_not_null())  # not a single number to draw: no chart
         .with_columns(
             # A single year or a single value still gets an axis with some room around it.
             pl.when(pl.col("x_lo") == pl.col("x_hi")).then(pl.col("x_lo") - 1).otherwise("x_lo").alias("x_lo"),
@@ -207,19 +219,34 @@ def _y(value: pl.Expr, box: ChartBox) -> pl.Expr:
 # ---------------------------------------------------------------------------------------------- files
 
 def write_evaluation_workbook(table: pl.DataFrame, path: Path, *, region_name: str, run_id: str) -> Path:
-    """One region's 指标完成情况表: a title, then the table with Chinese headers, progress as Excel percents."""
-    sheet = table.select(EVALUATION_COLUMNS).with_columns(pl.col(PERCENT_COLUMNS) / 100)
+    """One region's 指标完成情况表, one sheet per plan: a title, then the table with Chinese headers
+    (progress as Excel percents)."""
     tmp = path.with_name(f".{path.name}.tmp")
     with xlsxwriter.Workbook(tmp) as workbook:
-        worksheet = workbook.add_worksheet(EVALUATION_SHEET)
-        worksheet.write(0, 0, f"{region_name}规划主要指标完成情况表", workbook.add_format({"bold": True, "font_size": 14}))
-        worksheet.write(1, 0, f"Planwatch 运行 {run_id} · 生成于 {datetime.now():%Y-%m-%d %H:%M}")
-        sheet.write_excel(
-            workbook, worksheet, position="A4", table_style="Table Style Medium 2", autofit=True,
-            column_formats={c: "0.0%" for c in PERCENT_COLUMNS}, float_precision=2, freeze_panes="A5",
-        )
+        title = workbook.add_format({"bold": True, "font_size": 14})
+        used: set[str] = set()
+        for (_doc_id,), plan in table.partition_by("doc_id", as_dict=True, maintain_order=True).items():
+            plan_name = plan["规划"][0] or EVALUATION_SHEET
+            worksheet = workbook.add_worksheet(_sheet_name(plan_name, used))
+            worksheet.write(0, 0, f"{region_name}{plan_name}主要指标完成情况表", title)
+            worksheet.write(1, 0, f"Planwatch 运行 {run_id} · 生成于 {datetime.now():%Y-%m-%d %H:%M}")
+            plan.select(EVALUATION_COLUMNS).with_columns(pl.col(PERCENT_COLUMNS) / 100).write_excel(
+                workbook, worksheet, position="A4", table_style="Table Style Medium 2", autofit=True,
+                column_formats={c: "0.0%" for c in PERCENT_COLUMNS}, float_precision=2, freeze_panes="A5",
+            )
     os.replace(tmp, path)
     return path
+
+
+def _sheet_name(name: str, used: set[str]) -> str:
+    """An Excel sheet name: at most 31 characters, none of []:*?/\\, unique in the workbook."""
+    base = "".join("_" if c in "[]:*?/\\" else c for c in name)[:28]
+    candidate, n = base, 1
+    while candidate in used:
+        n += 1
+        candidate = f"{base}-{n}"
+    used.add(candidate)
+    return candidate
 
 
 def _remove_stale_workbooks(reports_dir: Path, *, keep: set[str]) -> None:
@@ -238,15 +265,21 @@ def _write_atomic(path: Path, content: bytes) -> Path:
 
 # ---------------------------------------------------------------------------------------------- page
 
-def render_page(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataFrame, regions: pl.DataFrame,
-                overview: pl.DataFrame, targets: pl.DataFrame, evaluation: pl.DataFrame,
-                charts: dict[str, dict]) -> str:
+def render_page(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataFrame, overview: pl.DataFrame,
+                targets: pl.DataFrame, evaluation: pl.DataFrame, charts: dict[str, dict]) -> str:
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
                              undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
     env.filters.update(num=format_number, pct=format_percent)
-    by_region = {code: frame for (code,), frame in targets.partition_by("region_code", as_dict=True).items()}
-    eval_by_region = {code: frame for (code,), frame in evaluation.partition_by("region_code", as_dict=True).items()}
-    overview_by_region = {code: frame for (code,), frame in overview.partition_by("region_code", as_dict=True).items()}
+
+    def by_region(frame: pl.DataFrame) -> dict[str, list[dict]]:
+        return {code: part.to_dicts() for (code,), part in frame.partition_by("region_code", as_dict=True).items()}
+
+    region_targets, region_evaluation, region_overview = by_region(targets), by_region(evaluation), by_region(overview)
+    regions = targets.select(
+        "region_code",
+        pl.when(pl.col("region_code") == UNKNOWN_REGION).then(pl.lit(UNKNOWN_REGION_NAME))
+        .otherwise(pl.col("region_name")).alias("region_name"),
+    ).unique("region_code", maintain_order=True)
     return env.get_template("report.html.j2").render(
         run_id=run_id,
         assessed_at=assessed_at,
@@ -256,9 +289,10 @@ def render_page(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataF
         totals=overview.group_by("status", maintain_order=True).agg(pl.col("n").sum()).to_dicts(),
         regions=[
             {**region,
-             "overview": overview_by_region[region["region_code"]].to_dicts(),
-             "targets": by_region[region["region_code"]].to_dicts(),
-             "evaluation": eval_by_region.get(region["region_code"], evaluation.clear()).to_dicts(),
+             "known": region["region_code"] != UNKNOWN_REGION,
+             "overview": region_overview[region["region_code"]],
+             "targets": region_targets[region["region_code"]],
+             "evaluation": region_evaluation.get(region["region_code"], []),
              "workbook": workbook_name(region["region_code"])}
             for region in regions.to_dicts()
         ],

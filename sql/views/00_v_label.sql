@@ -1,7 +1,7 @@
 -- v_label: the Chinese words analysts and the report use for codes stored in English.
 -- One row per (kind, code):
---   kind        'status' (assessment.status), 'severity' (assessment.severity)
---               or 'category' (indicator.category)
+--   kind        'status' (assessment.status), 'severity' (assessment.severity),
+--               'category' (indicator.category) or 'doc_type' (document.doc_type)
 --   code        the stored code, e.g. 'off_track', 'critical', 'environment'
 --   label_zh    what the evaluation table prints: 滞后于序时进度, 严重, 绿色生态 ...
 --   sort_order  the order plans and the report list them in
@@ -28,5 +28,10 @@ FROM (VALUES
     ('category', 'livelihood',        '民生福祉',        9),
     ('category', 'social_services',   '社会事业',       10),
     ('category', 'environment',       '绿色生态',       11),
-    ('category', 'governance',        '社会治理',       12)
+    ('category', 'governance',        '社会治理',       12),
+    ('doc_type', 'five_year_plan',    '规划纲要',        1),
+    ('doc_type', 'special_plan',      '专项规划',        2),
+    ('doc_type', 'implementation_plan', '实施方案',      3),
+    ('doc_type', 'work_report',       '政府工作报告',    4),
+    ('doc_type', 'bulletin',          '统计公报',        5)
 ) AS label(kind, code, label_zh, sort_order);

@@ -13,7 +13,8 @@ latest AS (SELECT * FROM ranked WHERE recency = 1)
 SELECT
     t.target_id,
     t.region_code,
-    coalesce(r.name_zh, d.region_name, t.region_code)   AS region_name,
+    coalesce(r.name_zh, t.region_name, t.region_code)   AS region_name,
+    t.region_name                                       AS region_text,  -- the area as the plan names it
     t.indicator_key,
     coalesce(i.name_zh, t.indicator_key)                AS indicator_name,
     i.category,
@@ -22,17 +23,22 @@ SELECT
     i.direction,                                        -- higher_better / lower_better / neutral
     t.kind,                                             -- target (plan period) / annual_target (work report)
     t.value_type,                                       -- how the plan stated it: level / change_pct / cumulative ...
-    t.comparator,                                       -- >= / <= / = / ~
+    t.measure,                                          -- what is judged: level / cumulative / rate / rate_total
+    coalesce(l.comparator, t.comparator)                AS comparator,  -- >= / <= / ~ as judged
+    t.stated_comparator,                                -- as the plan wrote it
     t.binding,
     coalesce(t.attribute, CASE WHEN t.binding THEN '约束性' END) AS attribute,   -- 约束性 / 预期性
-    t.baseline_year,
-    t.baseline_value,
-    t.baseline_source,                                  -- plan (stated in the plan) / observation
-    t.target_year,
-    t.target_value,                                     -- as a level, after change targets are resolved
+    -- The target's terms as its latest assessment judged them (the target table's before any).
+    coalesce(l.baseline_year, t.baseline_year)          AS baseline_year,
+    coalesce(l.baseline_value, t.baseline_value)        AS baseline_value,
+    t.baseline_source,                                  -- plan / observation / cumulative_start (totals from 0)
+    coalesce(l.target_year, t.target_year)              AS target_year,
+    coalesce(l.target_value, t.target_value)            AS target_value,  -- a level once changes are resolved; % for rates
     t.stated_value,                                     -- the number as the plan wrote it
-    l.latest_year,
-    l.latest_value,
+    t.unresolved,                                       -- why the target cannot be judged (NULL = it can)
+    l.latest_year,                                      -- the year judged
+    l.latest_value,                                     -- the measure that year: level / running total / average rate
+    l.observations_used,                                -- yearly observations behind latest_value
     l.expected_value,                                   -- value on the straight plan path in latest_year
     l.gap,                                              -- > 0: ahead of the path (direction-aware)
     l.time_progress,                                    -- 时间进度, fraction
@@ -46,7 +52,9 @@ SELECT
     l.projection_points,
     l.will_meet,
     l.status,                                           -- achieved / on_track / at_risk / off_track / insufficient_data
-    st.label_zh                                         AS status_zh,
+    -- Off track once the target year is observed means missed: 未完成, as evaluations say.
+    CASE WHEN l.status = 'off_track' AND l.latest_year >= coalesce(l.target_year, t.target_year) THEN '未完成'
+         ELSE st.label_zh END                           AS status_zh,
     l.severity,                                         -- normal / high / critical
     sev.label_zh                                        AS severity_zh,
     l.rule,                                             -- the rule that decided the status
@@ -60,6 +68,12 @@ SELECT
     d.title                                             AS doc_title,
     d.doc_type,
     d.period,
+    d.year                                              AS doc_year,  -- year of publication
+    -- The plan's short name: 十四五规划纲要, 十四五专项规划, 2022年政府工作报告 ...
+    CASE WHEN d.period IS NOT NULL AND d.doc_type NOT IN ('work_report', 'bulletin') THEN d.period || dt.label_zh
+         WHEN d.year IS NOT NULL THEN d.year || '年' || coalesce(dt.label_zh, '')
+         ELSE coalesce(dt.label_zh, d.title, d.file)
+    END                                                 AS plan_name,
     t.line                                              -- 1-based line of evidence in doc_file
 FROM target t
 LEFT JOIN latest l ON l.target_id = t.target_id
@@ -68,4 +82,5 @@ LEFT JOIN indicator i ON i.indicator_key = t.indicator_key
 LEFT JOIN document d ON d.doc_id = t.doc_id
 LEFT JOIN v_label cat ON cat.kind = 'category' AND cat.code = i.category
 LEFT JOIN v_label st ON st.kind = 'status' AND st.code = l.status
-LEFT JOIN v_label sev ON sev.kind = 'severity' AND sev.code = l.severity;
+LEFT JOIN v_label sev ON sev.kind = 'severity' AND sev.code = l.severity
+LEFT JOIN v_label dt ON dt.kind = 'doc_type' AND dt.code = d.doc_type;

@@ -1,5 +1,6 @@
 -- v_evaluation_table: 指标完成情况表, the mid-term evaluation table in the shape plans publish it:
--- one row per assessed target, per region, grouped by 类型 as plan tables are.
+-- one row per assessed target, per region and plan (规划: 十四五规划纲要, 2022年政府工作报告 ...),
+-- grouped by 类型 as plan tables are.
 --   region_code, 地区      the region (filter on region_code for one region's table)
 --   类型      indicator category: 经济发展 / 创新驱动 / 民生福祉 / 绿色生态 ... (v_label)
 --   指标      indicator name;  单位  canonical unit
@@ -7,6 +8,7 @@
 --   最新值    latest observation (最新值年份 its year)
 --   完成进度  done_progress in percent (63.6 = 63.6%);  时间进度  time_progress in percent
 --   属性      约束性 / 预期性;  状态  the status in Chinese (v_label)
+--   规划      the plan (document) that sets the target, short name; doc_id the document
 --   target_id joins back to v_target_status for the numbers and the evidence sentence
 CREATE OR REPLACE VIEW v_evaluation_table AS
 SELECT
@@ -25,8 +27,11 @@ SELECT
     s.baseline_year                    AS "基数年份",
     s.target_year                      AS "目标年份",
     s.latest_year                      AS "最新值年份",
+    s.plan_name                        AS "规划",
+    s.doc_id,
     s.target_id
 FROM v_target_status s
 LEFT JOIN v_label cat ON cat.kind = 'category' AND cat.code = s.category
 WHERE s.status IS NOT NULL
-ORDER BY s.region_code, cat.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id;
+ORDER BY s.region_code, s.kind = 'annual_target', s.doc_year, s.doc_id,
+         cat.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id;
