@@ -10,10 +10,12 @@ from pipelines.lib.report import build_report
 
 @dg.asset(group_name="delivery", kinds={"html", "excel"}, deps=["warehouse_tables"], pool="duckdb")
 def report(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> dg.MaterializeResult:
-    """Static HTML report (status overview, charts) and the evaluation table as .xlsx per region."""
+    """reports/index.html (status overview per region, a chart per target; works offline) and the
+    指标完成情况表 as reports/<region_code>.xlsx, read from the views of this run's staging warehouse."""
     with planwatch.warehouse.connect() as con:
-        files = build_report(con, planwatch.paths.reports_dir, run_id=context.run_id)
-    return dg.MaterializeResult(metadata={k: dg.MetadataValue.path(str(v)) for k, v in files.items()})
+        files = build_report(con, planwatch.paths.reports_dir, run_id=context.run.run_id)
+    return dg.MaterializeResult(metadata={"workbooks": len(files) - 1,
+                                          **{k: dg.MetadataValue.path(str(v)) for k, v in files.items()}})
 
 
 @dg.asset(group_name="delivery", kinds={"email"}, deps=["warehouse_tables", "report"], pool="duckdb")
