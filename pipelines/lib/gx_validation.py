@@ -1,0 +1,303 @@
+"""Great Expectations suites on the warehouse tables, run after each load (GX Core 1.x).
+
+One suite per table, kept by hand in ``expectations/<table>.json`` (each expectation: ``type``,
+``kwargs``, ``meta.check`` = its name, ``notes`` = why it matters, and ``severity``). GX has no DuckDB
+engine (STACK-NOTES §4), so every suite runs in an ephemeral context on a pandas frame read from the
+staging warehouse; the frame may add the columns an expectation needs (the indicator's value_kind for
+ranges per unit, yoy_ratio for the year-over-year check, _source_file/_location to point at the input).
+Bounds and allowed values shared with the pandera models (schemas.py) and the reference keys for
+referential integrity come in as suite parameters (``{"$PARAMETER": name}``), so both layers check
+against the same lists.
+
+What a failing row leads to:
+- severity critical (the data is broken: a missing key, an unknown region, an impossible value):
+  a ``validation_issue`` row with severity 'error', and the row copied to ``rejected_row`` with stage
+  ``validate:<table>.<check>``; the alerts step holds back alerts on the targets it touches.
+- severity warning (implausible, e.g. PM2.5 changing by a factor of five in a year): a
+  ``validation_issue`` row with severity 'warning'; shown, blocks nothing.
+Rows the pandera layer quarantined in this run also become 'error' issues on their region and
+indicator. Data Docs (static HTML) are rebuilt under ``<warehouse>/data_docs/`` every run.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import duckdb
+import polars as pl
+
+from pipelines.config import EXPECTATIONS_DIR
+from pipelines.lib import schemas
+from pipelines.lib.documents import DOC_TYPES
+from pipelines.lib.observations import SOURCE_RANKS
+from pipelines.lib.reference import PERIODS
+from pipelines.lib.targets import TARGET_KINDS
+from pipelines.lib.warehouse import Warehouse
+
+DOCS_SITE = "planwatch"
+ISSUE_SEVERITY = {"critical": "error", "warning": "warning", "info": "warning"}
+YOY_FACTOR = 5.0  # a chosen level that changes by this factor (or more) in one year is implausible
+YOY_VALUE_KINDS = ("level", "share", "ratio")  # stocks, shares, ratios: counts of new things may well jump
+
+# The frame each suite validates. $run_id limits the per-run history tables to this run's rows.
+FRAMES = {
+    "region": "SELECT *, 'reference/regions.csv' AS _source_file, 'region ' || region_code AS _location FROM region",
+    "indicator": "SELECT *, 'reference/indicators.csv' AS _source_file, 'indicator ' || indicator_key AS _location "
+                 "FROM indicator",
+    "document": "SELECT *, file AS _source_file, 'whole document' AS _location FROM document",
+    "extracted_fact": "SELECT *, doc AS _source_file, 'line ' || line AS _location FROM extracted_fact",
+    "target": """
+        SELECT t.*, i.value_kind, d.file AS _source_file, 'line ' || t.line AS _location
+        FROM target t LEFT JOIN indicator i USING (indicator_key) LEFT JOIN document d USING (doc_id)""",
+    "observation": """
+        WITH o AS (SELECT o.*, i.value_kind FROM observation o LEFT JOIN indicator i USING (indicator_key)),
+        judged AS (
+            SELECT region_code, indicator_key, value_type, year, value FROM o
+            WHERE is_chosen AND value_type = 'level' AND list_contains($yoy_kinds, value_kind))
+        SELECT o.*, p.value AS previous_value, CASE WHEN p.value > 0 THEN o.value / p.value END AS yoy_ratio,
+               o.source_file AS _source_file, o.location AS _location
+        FROM o LEFT JOIN judged p
+          ON o.is_chosen AND o.value_type = 'level' AND p.region_code = o.region_code
+         AND p.indicator_key = o.indicator_key AND p.value_type = o.value_type AND p.year = o.year - 1""",
+    "assessment": "SELECT *, 'assessment' AS _source_file, 'target ' || target_id AS _location FROM assessment "
+                  "WHERE run_id = $run_id",
+    "alert": "SELECT *, 'alert' AS _source_file, 'alert ' || alert_id AS _location FROM alert",
+    "rejected_row": "SELECT *, source_file AS _source_file, location AS _location FROM rejected_row "
+                    "WHERE run_id = $run_id",
+}
+ISSUE_KEYS = ("region_code", "indicator_key", "target_id")
+ISSUE_YEARS = ("year", "target_year", "latest_year")  # the first a table has is the issue's year
+EXPECTATION_COLUMNS = {"check": pl.String, "severity": pl.String, "success": pl.Boolean,
+                       "unexpected": pl.Int64, "columns": pl.String, "notes": pl.String, "examples": pl.String}
+
+
+@dataclass
+class SuiteResult:
+    table: str
+    expectations: pl.DataFrame  # one row per expectation: check, severity, success, unexpected, columns, ...
+    failures: pl.DataFrame  # one row per failing row x expectation: issue columns + source_file, location, raw
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.expectations["success"].all())
+
+    @property
+    def severity(self) -> str | None:
+        """'error' when a critical expectation failed, 'warning' when only warnings did, else None."""
+        failed = self.expectations.filter(~pl.col("success"))["severity"]
+        return "error" if (failed == "error").any() else ("warning" if failed.len() else None)
+
+
+@dataclass
+class WarehouseValidation:
+    suites: list[SuiteResult]
+    docs_index: Path | None
+    issues: int
+    quarantined_issues: int
+
+
+def suite_names() -> list[str]:
+    return sorted(p.stem for p in EXPECTATIONS_DIR.glob("*.json"))
+
+
+def load_suite(name: str) -> dict:
+    return json.loads((EXPECTATIONS_DIR / f"{name}.json").read_text(encoding="utf-8"))
+
+
+def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
+    """Bounds and lists the suites refer to as {"$PARAMETER": name}."""
+    def keys(sql: str) -> list[str]:
+        return [row[0] for row in con.execute(sql).fetchall()]
+
+    return {
+        "first_year": schemas.FIRST_YEAR, "last_year": schemas.LAST_YEAR,
+        "share_min": schemas.SHARE_RANGE[0], "share_max": schemas.SHARE_RANGE[1],
+        "concentration_min": schemas.CONCENTRATION_RANGE[0], "concentration_max": schemas.CONCENTRATION_RANGE[1],
+        "change_pct_floor": schemas.CHANGE_PCT_FLOOR,
+        "yoy_min": 1 / YOY_FACTOR, "yoy_max": YOY_FACTOR,
+        "region_codes": keys("SELECT region_code FROM region WHERE region_code IS NOT NULL"),
+        "indicator_keys": keys("SELECT indicator_key FROM indicator WHERE indicator_key IS NOT NULL"),
+        "doc_ids": keys("SELECT doc_id FROM document WHERE doc_id IS NOT NULL"),
+        "target_ids": keys("SELECT target_id FROM target WHERE target_id IS NOT NULL"),
+        "region_levels": list(schemas.REGION_LEVELS), "directions": list(schemas.DIRECTIONS),
+        "value_kinds": list(schemas.VALUE_KINDS), "doc_types": list(DOC_TYPES), "periods": list(PERIODS),
+        "fact_kinds": list(schemas.FACT_KINDS), "value_types": list(schemas.VALUE_TYPES),
+        "comparators": list(schemas.COMPARATORS), "attributes": list(schemas.ATTRIBUTES),
+        "target_kinds": list(TARGET_KINDS), "statuses": list(schemas.STATUSES),
+        "severities": list(schemas.SEVERITIES), "growth_categories": list(schemas.GROWTH_CATEGORIES),
+        "alert_states": list(schemas.ALERT_STATES), "alert_types": list(schemas.ALERT_TYPES),
+        "source_kinds": list(SOURCE_RANKS),
+    }
+
+
+def table_frame(con: duckdb.DuckDBPyConnection, table: str, *, run_id: str) -> pl.DataFrame:
+    sql = FRAMES.get(table, f"SELECT * FROM {table}")
+    params = {k: v for k, v in {"run_id": run_id, "yoy_kinds": list(YOY_VALUE_KINDS)}.items() if f"${k}" in sql}
+    return pl.DataFrame(pl.from_arrow(con.execute(sql, params).to_arrow_table()))
+
+
+def _context(docs_dir: Path | None):
+    import great_expectations as gx  # slow import (~3 s): only when a validation runs
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    context = gx.get_context(mode="ephemeral")
+    context.variables.progress_bars = ProgressBarsConfig(globally=False)
+    for site in list(context.get_site_names()):
+        context.delete_data_docs_site(site)
+    if docs_dir is not None:
+        context.add_data_docs_site(site_name=DOCS_SITE, site_config={
+            "class_name": "SiteBuilder",
+            "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
+            "store_backend": {"class_name": "TupleFilesystemStoreBackend", "base_directory": str(docs_dir)},
+        })
+    return context
+
+
+def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | None = None,
+               names: list[str] | None = None) -> tuple[list[SuiteResult], Path | None]:
+    """Run every suite (or ``names``) on the staging warehouse; with ``docs_dir``, rebuild Data Docs there."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    context = _context(docs_dir)
+    source = context.data_sources.add_pandas("warehouse")
+    parameters = suite_parameters(con)
+    results = []
+    for name in names or suite_names():
+        spec = load_suite(name)
+        frame = table_frame(con, name, run_id=run_id)
+        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole table")
+        suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=spec["expectations"],
+                                                       meta=spec.get("meta", {})))
+        if len(suite.expectations) != len(spec["expectations"]):  # GX logs and skips one it cannot build
+            raise ValueError(f"expectations/{name}.json: {len(spec['expectations']) - len(suite.expectations)} "
+                             "expectation(s) could not be built; see the log above")
+        validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+        checkpoint = context.checkpoints.add(gx.Checkpoint(
+            name=name, validation_definitions=[validation], result_format={"result_format": "COMPLETE"}))
+        outcome = checkpoint.run(batch_parameters={"dataframe": frame.to_pandas()},
+                                 expectation_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
+        results.append(_suite_result(name, frame, next(iter(outcome.run_results.values())), run_id=run_id))
+    index = None
+    if docs_dir is not None:
+        shutil.rmtree(docs_dir, ignore_errors=True)  # one site per run: no stale pages of earlier runs
+        context.build_data_docs(site_names=[DOCS_SITE])
+        index = docs_dir / "index.html"
+    return results, index
+
+
+def _columns(kwargs: dict) -> list[str]:
+    if "column" in kwargs:
+        return [kwargs["column"]]
+    if "column_list" in kwargs:
+        return list(kwargs["column_list"])
+    return [kwargs[k] for k in ("column_A", "column_B") if k in kwargs]
+
+
+def _suite_result(table: str, frame: pl.DataFrame, validation, *, run_id: str) -> SuiteResult:
+    expectations, failures = [], []
+    indexed = frame.with_row_index("_row")
+    for result in validation.results:
+        config = result.expectation_config
+        check = config.meta.get("check", config.type)
+        severity = ISSUE_SEVERITY[config.severity.value]
+        columns = _columns(config.kwargs)
+        if result.exception_info and result.exception_info.get("raised_exception"):
+            raise RuntimeError(f"expectations/{table}.json: {check} could not be evaluated: "
+                               f"{result.exception_info.get('exception_message')}")
+        rows = [int(i) for i in result.result.get("unexpected_index_list") or []]
+        examples = result.result.get("partial_unexpected_list") or []
+        expectations.append({
+            "check": f"{table}.{check}", "severity": severity, "success": bool(result.success),
+            "unexpected": int(result.result.get("unexpected_count") or 0), "columns": ", ".join(columns),
+            "notes": config.notes, "examples": ", ".join(str(v) for v in examples[:5]),
+        })
+        if rows:
+            failures.append(_failing_rows(indexed.filter(pl.col("_row").is_in(rows)), table, check, severity,
+                                          columns, config.notes, run_id=run_id))
+    return SuiteResult(
+        table,
+        pl.DataFrame(expectations, schema=EXPECTATION_COLUMNS),
+        pl.concat(failures, how="vertical_relaxed") if failures else _empty_failures(),
+    )
+
+
+def _failing_rows(rows: pl.DataFrame, table: str, check: str, severity: str, columns: list[str],
+                  notes: str | None, *, run_id: str) -> pl.DataFrame:
+    shown = pl.concat_str([pl.format("{}={}", pl.lit(c), pl.col(c).cast(pl.String).fill_null("NULL"))
+                           for c in columns], separator=", ")
+    present = [c for c in rows.columns if not c.startswith("_")]
+    years = [c for c in ISSUE_YEARS if c in rows.columns]
+    return rows.select(
+        "_row",
+        pl.lit(run_id).alias("run_id"),
+        pl.lit(table).alias("table_name"),
+        pl.lit(f"{table}.{check}").alias("check_name"),
+        pl.lit(severity).alias("severity"),
+        *[(pl.col(k).cast(pl.String) if k in rows.columns else pl.lit(None, pl.String)).alias(k) for k in ISSUE_KEYS],
+        (pl.coalesce(*years).cast(pl.Int32) if years else pl.lit(None, pl.Int32)).alias("year"),
+        pl.format("{}: {}", shown, pl.lit(notes or check)).alias("detail"),
+        pl.col("_source_file").cast(pl.String).alias("source_file"),
+        pl.col("_location").cast(pl.String).alias("location"),
+        pl.struct(present).struct.json_encode().alias("raw"),
+    )
+
+
+def _empty_failures() -> pl.DataFrame:
+    return pl.DataFrame(schema={"_row": pl.UInt32, "run_id": pl.String, "table_name": pl.String, "check_name": pl.String,
+                                "severity": pl.String, **{k: pl.String for k in ISSUE_KEYS}, "year": pl.Int32,
+                                "detail": pl.String, "source_file": pl.String, "location": pl.String,
+                                "raw": pl.String})
+
+
+def record_quarantine_issues(con: duckdb.DuckDBPyConnection, *, run_id: str, found_at: datetime) -> int:
+    """An 'error' issue for every row the pandera layer quarantined in this run (schemas.quarantine_invalid
+    writes the row as JSON in ``raw``), on the region, indicator, year and target the row names."""
+    before = con.execute("SELECT count(*) FROM validation_issue").fetchall()[0][0]
+    con.execute("""
+        INSERT INTO validation_issue BY NAME
+        SELECT run_id, 'rejected_row' AS table_name, substr(stage, 10) AS check_name, 'error' AS severity,
+               json_extract_string(raw, '$.region_code') AS region_code,
+               json_extract_string(raw, '$.indicator_key') AS indicator_key,
+               TRY_CAST(coalesce(json_extract_string(raw, '$.year'), json_extract_string(raw, '$.target_year'))
+                        AS INTEGER) AS year,
+               json_extract_string(raw, '$.target_id') AS target_id,
+               concat_ws(', ', source_file, location) || ': ' || reason AS detail,
+               $found_at AS found_at
+        FROM rejected_row
+        WHERE run_id = $run_id AND starts_with(stage, 'validate:') AND json_valid(raw)
+    """, {"run_id": run_id, "found_at": found_at})
+    return con.execute("SELECT count(*) FROM validation_issue").fetchall()[0][0] - before
+
+
+def record_results(con: duckdb.DuckDBPyConnection, results: list[SuiteResult], *, found_at: datetime) -> int:
+    """Every failing row as a validation_issue; the broken ones (severity error) also as rejected rows."""
+    failures = pl.concat([r.failures for r in results], how="vertical_relaxed")
+    issues = failures.select("run_id", "table_name", "check_name", "severity", *ISSUE_KEYS, "year", "detail",
+                             pl.lit(found_at).alias("found_at"))
+    # One rejected row per broken row, naming every check it failed (as the pandera layer does).
+    rejected = (
+        failures.filter(pl.col("severity") == "error")
+        .group_by("table_name", "_row", maintain_order=True)
+        .agg(pl.col("run_id", "source_file", "location", "raw").first(),
+             pl.format("validate:{}", pl.col("check_name").first()).alias("stage"),
+             pl.col("detail").str.join("; ").alias("details"))
+        .select("run_id", "source_file", "location", "stage",
+                pl.format("{}: {}", pl.col("table_name"), pl.col("details")).alias("reason"),
+                "raw", pl.lit(found_at).alias("rejected_at"))
+    )
+    Warehouse.append_rows(con, "rejected_row", rejected)
+    return Warehouse.append_rows(con, "validation_issue", issues)
+
+
+def validate_warehouse(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | None,
+                       found_at: datetime) -> WarehouseValidation:
+    """Turn this run's pandera quarantine into issues, run every suite, record what failed, build Data Docs."""
+    quarantined = record_quarantine_issues(con, run_id=run_id, found_at=found_at)
+    results, index = run_suites(con, run_id=run_id, docs_dir=docs_dir)
+    issues = record_results(con, results, found_at=found_at)
+    return WarehouseValidation(results, index, issues, quarantined)
