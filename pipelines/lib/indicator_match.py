@@ -206,14 +206,14 @@ class IndicatorMatcher:
 
         For wordings that split a name with a figure or a verb (培养 50 名企业经营管理人才,
         2030年实现经济圈内城市之间1小时通达). The name must end where its head noun ends in the text,
-        unless the head is a word a unit says (时间, 数量).
+        unless the head is a word a unit says (时间, 数量). A mention's ``name`` is the catalog name it matched.
         """
         if len(text) < _FUZZY_MIN_NAME:
             return []
         hits: Counter[int] = Counter()
         for ch in set(text):
             hits.update(self._by_char.get(ch, ()))
-        scored: list[tuple[float, int, IndicatorMention]] = []
+        scored: list[tuple[float, int, int, IndicatorMention]] = []
         for idx, shared in hits.items():
             name = self._fuzzy_names[idx]
             if shared < min_cover * len(set(name)):
@@ -227,11 +227,12 @@ class IndicatorMatcher:
             span = positions[-1] - positions[0] + 1
             if span > 2 * len(name) + 4:
                 continue
-            score = len(positions) / len(name) - 0.01 * (span - len(positions))
-            scored.append((score, len(name), IndicatorMention(positions[0], positions[-1] + 1, self._lookup[name],
-                                                              text[positions[0]:positions[-1] + 1])))
-        scored.sort(key=lambda item: (-item[0], -item[1]))
-        return [mention for _, _, mention in scored]
+            cover = round(len(positions) / len(name), 2)
+            scored.append((cover, len(name), span - len(positions),
+                           IndicatorMention(positions[0], positions[-1] + 1, self._lookup[name], name)))
+        # Most of the name first, then the longer name, then the tighter fit.
+        scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
+        return [mention for *_, mention in scored]
 
     def _fuzzy(self, cell: str, *, subsequence_only: bool) -> str | None:
         """The name that ``cell`` is a damaged copy of (characters lost, few or none added)."""

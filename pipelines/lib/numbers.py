@@ -12,7 +12,7 @@ from dataclasses import dataclass
 # Base units, longest first inside the alternation (the regex tries them in order).
 _BASE_UNITS = sorted(
     [
-        "个百分点", "百分点", "%", "‰", "倍",
+        "个百分点", "百分点", "个百分比", "%", "‰", "倍",
         "元", "美元", "人次", "人", "户", "家", "个", "亩", "吨", "千瓦时", "千瓦", "头", "羽", "只",
         "平方公里", "平方米", "立方米", "重量箱", "m2", "m²", "㎡", "km2", "km", "件", "处", "辆", "套", "张", "床", "所", "名", "条",
         "项", "场次", "场", "次", "幢", "栋", "座", "路", "位", "岁", "年", "天", "小时", "分钟", "公里",
@@ -169,7 +169,7 @@ def comparator(before: str, after: str, *, reported: bool, clause: str = "") -> 
 
 # --- units ---------------------------------------------------------------------------------------
 
-_SPELLING = {"名": "人", "m2": "平方米", "m²": "平方米", "㎡": "平方米", "km2": "平方公里", "km": "公里", "千米": "公里"}
+_SPELLING = {"个百分比": "个百分点", "名": "人", "m2": "平方米", "m²": "平方米", "㎡": "平方米", "km2": "平方公里", "km": "公里", "千米": "公里"}
 _SPELL = re.compile("|".join(sorted(map(re.escape, _SPELLING), key=len, reverse=True)))
 # Units that measure the same kind of thing (a figure may be tied to an indicator of its kind only).
 _UNIT_GROUPS = (

@@ -29,7 +29,7 @@ from pipelines.lib.timing import Section, YearWord, default_year, sections, year
 
 _SENTENCE = re.compile(r"[。;!?]")
 _CLAUSE_END = re.compile(r",|(?<!\d):|:(?!\d)")
-_ITEM_END = re.compile(r",|、|(?<!\d):|:(?!\d)")
+_ITEM_END = re.compile(r",|、|[和及与](?=\d)|(?<!\d):|:(?!\d)")
 _LIST_JOIN = re.compile(r"^(?:、|和|及|与|以及|,|或|、以及)$")
 _ALL = re.compile(r"均|都|全部|皆")
 _RESPECTIVELY = "分别"
@@ -39,10 +39,13 @@ _CHANGE = re.compile(r"(?P<w>年均增长|年均增速|年平均增长|增长|�
 _DECLINE = ("下降", "降低", "减少", "降幅", "回落", "缩小")
 _AVERAGE_GROWTH = ("年均增长", "年均增速", "年平均增长")
 _AVERAGE = re.compile(r"年均|年平均")
+_YEAR_TEXT = re.compile(r"(?:19|20)\d{2}年")
 _AFTER_LAST_FIGURE = re.compile(rf"[\d.]+(?:{UNIT_PATTERN})?(?P<rest>[^\d]*)$")
 _TO_LEVEL = re.compile(r"(?:提高|提升|增加|增长|上升|下降|降低|减少|缩小|扩大|调整)(?:到|至|为)")
 _FROM = re.compile(r"[由从]")
 _CUMULATIVE = re.compile(r"累计|合计|共计|总计")
+_PERIOD_TOTAL = re.compile(r"期间|五年来|以来")
+_INCREASE = re.compile(r"(?:共|累计|净)?(?:增加|扩大|增长|增)(?:了)?$")
 _PER_YEAR = re.compile(r"每年|年均")
 _ESTIMATE = re.compile(r"预计")
 _THIS_YEAR = re.compile(r"年内|今年")
@@ -50,16 +53,17 @@ _RANK_OR_ORDINAL = re.compile(r"(?:第|前|列|居|位列|连续)$")
 _SKIP_AFTER = re.compile(r"^(?:级|星|A|强|周岁|后|型|号|期|批次|路公交|大|字)")
 _ADJACENT_GAP = re.compile(r"^(?:的|以上的?|左右的?|以内的?|多|余)?$")
 _VERB = re.compile(r"[\u4e00-\u9fff]")
-_CONNECTIVES = re.compile(r"^[和及与、,或为是达]*$")
+_OWN_VERB = re.compile(r"新增|新建|建成|创建|培育|培养|引进|实施|完成|实现|累计|打造|开展|改造|建设|增长|提高|提升|下降|减少")
 _QUALIFIER = re.compile(r"^[\u4e00-\u9fff]{1,6}级$|^[\u4e00-\u9fff]{1,4}[省市区县]$")
 _SUBAREA = re.compile(r"(中心城区|主城区|老城区|高新区|开发区|其他建制镇|各建制镇|新城区|副城区)$")
 _URBAN_RURAL = re.compile(r"城乡")
 # 占全市的13.15%, 达到建成区面积的55%: a share of some base.
-_SHARE_OF = re.compile(r"(?:占|达到)(?P<base>[^,、的\d]{2,12})的?$")
+_SHARE_OF = re.compile(r"(?:占|达到)(?P<base>[^,、的\d]{2,12})的?(?:比重|比例)?(?:为|达到?)?$")
 # The word an item opens with before its verb: 人均达, 总投资, 产值突破.
-_LEADING_NOUN = re.compile(r"^(?P<noun>[\u4e00-\u9fff]{2,5}?)(?:突破|达到|超过|达|超|为|约|实现|增至|提高到|保持|稳定在)?$")
+_LEADING_NOUN = re.compile(r"^(?P<noun>[\u4e00-\u9fff]{2,12}?)(?:突破|达到|超过|达|超|为|约|实现|增至|提高到|保持|稳定在)?$")
+_BOUND_WORDS = re.compile(r"(?:达到|达|超过|突破|为|约|增至|提高到|保持在|稳定在|控制在|不低于|不少于|不超过)$")
 _CLAUSE_VERB = re.compile(r"新建|建成|创建|培育|培养|引进|新增|实施|打造|提档升级|招引|改造|建设")
-_BOUND_TAIL = re.compile(r"^(?:的)?(?:左右|以上|以下|以内|之内|多|余)?[,、;。:]*")
+_BOUND_TAIL = re.compile(r"^(?:的)?(?:左右|以上|以下|以内|之内|多|余)?(?:相比较?|比较)?[,、;。:]*")
 _NOUN = re.compile(r"[\u4e00-\u9fff]{2}")
 _COUNT_WORDS = {"个", "家", "户", "张", "所", "处", "座", "项", "条", "名", "人", "位", "件", "床", "套", "间"}
 _STRUCTURE_PARTS = ("(第一产业)", "(第二产业)", "(第三产业)")
@@ -130,9 +134,11 @@ class ProseExtractor:
         if not quantities:
             return []
         mentions = self.matcher.find_all(text)
-        # A number inside an indicator's own name (PM2.5, 5星级, 中国企业500强) is not a figure.
-        quantities = [q for q in quantities
-                      if not any(m.start < q.end and q.start < m.end for m in mentions) and self._is_figure(text, q)]
+        # A number inside an indicator's own name (PM2.5, 5星级, 中国企业500强) is not a figure, unless the
+        # name is a wording of the figure itself (困难家庭至少一人就业).
+        quantities = [q for q in quantities if self._is_figure(text, q) and all(
+            not (m.start < q.end and q.start < m.end) or (q.unit and self._unit_fits(q, m.key, text))
+            for m in mentions)]
         figures: list[Figure] = []
         s_start = 0
         for s_end in [m.end() for m in _SENTENCE.finditer(text)] + [len(text)]:
@@ -197,10 +203,9 @@ class ProseExtractor:
             before = [i for i, m in enumerate(mentions) if c_start <= m.start and m.end <= q.start]
             after = [i for i, m in enumerate(mentions) if q.end <= m.start < c_end]
             adjacent = after[0] if after and _ADJACENT_GAP.match(text[q.end:mentions[after[0]].start]) else None
-            listed = self._listed(text, qi, q, quantities, mentions, before, after)
+            listed = self._listed(text, qi, q, quantities, mentions, before, after, c_start, out)
             if listed:
-                for j, group in listed.items():
-                    paired[j] = group
+                paired.update(listed)
                 out.extend((q, m) for m in paired.pop(qi))
                 for i in before:
                     used[i] = used.get(i, 0) + 1
@@ -222,17 +227,27 @@ class ProseExtractor:
         if adjacent is not None:
             position = 0 if in_item and used.get(in_item[-1]) else len(candidates)
             candidates.insert(position, (adjacent, mentions[adjacent]))
+        item_text = text[i_start:i_end]
+        # A longer name written whole around the figure (每个周期选评5名省特级教师) beats a shorter one inside it.
+        for whole in self.matcher.find_scattered(item_text, min_cover=1.0)[:1]:
+            whole = IndicatorMention(whole.start + i_start, whole.end + i_start, whole.key, whole.name)
+            inside = [m for _, m in candidates if m is not None and whole.start <= m.start and m.end <= whole.end]
+            if inside and len(whole.name) > max(len(m.name) for m in inside):
+                candidates.insert(0, (None, whole))
+        share = self._share(text, q, i_start, mentions, before)
+        if share is not None:
+            candidates.insert(0, (None, share))
         if not in_item and adjacent is None:
-            item_text = text[i_start:i_end]
+            candidates.append((None, self._noun_after(text, q, c_start, c_end, i_end)))
             candidates.extend((None, IndicatorMention(m.start + i_start, m.end + i_start, m.key, m.name))
                               for m in self.matcher.find_scattered(item_text)[:3])
             candidates.append((None, self._elided(text, q, mentions, after, c_start, i_start)))
-            candidates.append((None, self._noun_after(text, q, c_start, c_end, i_end)))
         earlier = [i for i, m in enumerate(mentions) if m.end <= q.start]
         if earlier and not in_item:
-            composed = self._composed(text, q, mentions[earlier[-1]], i_start, c_start)
-            if composed is not None:
-                candidates.insert(0, (None, composed))
+            for composed in (self._composed(text, q, mentions[earlier[-1]], i_start),
+                             self._parallel(text, q, mentions[earlier[-1]], i_start)):
+                if composed is not None:
+                    candidates.insert(0, (None, composed))
         # Names outside the figure's item are a fallback only when the item names nothing else
         # (增长6.8% after 地区生产总值2720亿元, not 97个三星级康居乡村 after 6个特色田园乡村).
         trailing = _BOUND_TAIL.sub("", text[q.end:i_end])
@@ -250,25 +265,57 @@ class ProseExtractor:
                 return mention
         return None
 
-    def _composed(self, text: str, q: Quantity, named: IndicatorMention, i_start: int,
-                  c_start: int) -> IndicatorMention | None:
+    def _composed(self, text: str, q: Quantity, named: IndicatorMention, i_start: int) -> IndicatorMention | None:
         """An item that names its figure with a word relative to the last name (人均达21.6万元,
-        总投资4.75亿美元, 产值突破50亿元, 占全市的13.15%): that word joined to the name's stem."""
-        item = text[i_start:q.start]
-        stems = [named.name[:cut] for cut in range(len(named.name), 1, -1)]
-        names: list[str] = []
-        share = _SHARE_OF.search(item)
-        if share:
-            base = share.group("base")
-            names += [stem + "占" + base + tail for stem in stems for tail in ("比重", "比例")]
-        head = _LEADING_NOUN.match(item)
-        if head and not share and not _CHANGE.search(head.group("noun")):
-            word = head.group("noun")
-            names += [word + named.name] if word in ("人均",) else [stem + word for stem in stems]
+        总投资4.75亿美元, 产值突破50亿元): that word joined to the name or its stem."""
+        head = _LEADING_NOUN.match(text[i_start:q.start])
+        if not head or _CHANGE.search(head.group("noun")) or _SHARE_OF.search(text[i_start:q.start]):
+            return None
+        word = head.group("noun")
+        names = [word + named.name] if word == "人均" else [
+            named.name[:cut] + word for cut in range(len(named.name), 1, -1)]
         for name in names:
             key = self.matcher.key_of(name)
             if key:
                 return IndicatorMention(i_start, q.start, key, name)
+        return None
+
+    def _share(self, text: str, q: Quantity, i_start: int, mentions: list[IndicatorMention],
+               before: list[int]) -> IndicatorMention | None:
+        """占全市的13.15%, 海绵城市建设面积达到建成区面积的55%: subject 占 base 比重/比例."""
+        if q.unit not in ("%", "‰"):
+            return None
+        item = text[i_start:q.start]
+        share = _SHARE_OF.search(item)
+        if not share:
+            return None
+        base = share.group("base")
+        subject = item[:share.start()]
+        subjects = [subject[cut:] for cut in range(len(subject) - 1)]
+        named = [m for i, m in enumerate(mentions) if m.end <= i_start + share.start()]
+        if named:
+            name = named[-1].name
+            subjects += [name[:cut] for cut in range(len(name), 1, -1)]
+        for subject in subjects:
+            for tail in ("比重", "比例"):
+                name = f"{subject}占{base}{tail}"
+                key = self.matcher.key_of(name)
+                if key:
+                    return IndicatorMention(i_start, q.start, key, name)
+        return None
+
+    def _parallel(self, text: str, q: Quantity, named: IndicatorMention, i_start: int) -> IndicatorMention | None:
+        """5星级养老机构达到2家, 4星级机构12家: the item's own words over the last name's pattern."""
+        own = _BOUND_WORDS.sub("", text[i_start:q.start])
+        if len(own) < 2 or own == named.name:
+            return None
+        for keep in range(len(own), 0, -1):
+            for cut in range(keep, len(named.name)):
+                name = own[:keep] + named.name[cut:]
+                if name.endswith(own[keep:]):
+                    key = self.matcher.key_of(name)
+                    if key and key != named.key:
+                        return IndicatorMention(i_start, q.start, key, name)
         return None
 
     def _noun_after(self, text: str, q: Quantity, c_start: int, c_end: int, i_end: int) -> IndicatorMention | None:
@@ -304,32 +351,33 @@ class ProseExtractor:
                     return IndicatorMention(q.end, q.end + len(qualifier), key, name)
         return None
 
-    def _listed(self, text: str, qi: int, q: Quantity, quantities: list[Quantity],
-                mentions: list[IndicatorMention], before: list[int], after: list[int]) -> dict[int, list]:
-        """Figures shared by, or paired with, a list of names (均达100%, 分别达到X、Y)."""
-        earlier = [i for i, m in enumerate(mentions) if m.end <= q.start]
-        if not earlier:
-            return {}
-        last = earlier[-1]
-        between = text[mentions[last].end:q.start]
+    def _listed(self, text: str, qi: int, q: Quantity, quantities: list[Quantity], mentions: list[IndicatorMention],
+                before: list[int], after: list[int], c_start: int,
+                assigned: list[tuple[Quantity, IndicatorMention]]) -> dict[int, list[IndicatorMention]]:
+        """Figures shared by, or paired with, a list of names (均达100%, 分别达到X、Y, 分别增长X和Y)."""
+        clause = text[c_start:q.start]
         following = [j for j in range(qi, len(quantities))
                      if not any(mentions[k].start < quantities[j].start for k in after)
                      and quantities[j].form == q.form]
-        if before:
-            group = self._group(text, mentions, before)
-        elif _RESPECTIVELY in between:
-            group = self._figure_names(text, mentions, earlier, len(following))
-        else:
+        respectively = clause.rfind(_RESPECTIVELY)
+        if respectively >= 0 and not re.search(r"\d", _YEAR_TEXT.sub("", clause[respectively:])):
+            names = self._urban_rural(text, c_start, c_start + respectively)
+            if names is None and before:
+                names = [mentions[g] for g in self._group(text, mentions, before)]
+            if names is None or len(names) < 2:
+                # 分别是2015年的1.71倍、1.42倍: the names of the figures given just before.
+                earlier = []
+                for _, m in assigned:
+                    if m.key not in [e.key for e in earlier]:
+                        earlier.append(m)
+                names = earlier[-len(following):] if 2 <= len(following) <= len(earlier) else None
+            if not names or len(following) < len(names):
+                return {}
+            return {j: [m] for j, m in zip(following, names, strict=False)}
+        if not before:
             return {}
-        if _RESPECTIVELY in between:
-            if len(group) == 1:
-                split = self._urban_rural(text, mentions[group[0]])
-                if split and len(following) >= 2:
-                    return {following[0]: [split[0]], following[1]: [split[1]]}
-                return {}
-            if len(following) < len(group):
-                return {}
-            return {j: [mentions[g]] for j, g in zip(following, group, strict=False)}
+        group = self._group(text, mentions, before)
+        between = text[mentions[before[-1]].end:q.start]
         if len(group) > 1 and (_ALL.search(between) or len(following) == 1):
             return {qi: [mentions[g] for g in group]}
         return {}
@@ -345,23 +393,19 @@ class ProseExtractor:
                 break
         return group
 
-    @staticmethod
-    def _figure_names(text: str, mentions: list[IndicatorMention], earlier: list[int], count: int) -> list[int]:
-        """For 分别 after figures of earlier clauses (分别是2015年的1.71倍、1.42倍): the names of those figures."""
-        chosen = [i for i in earlier if not text[mentions[i].end:mentions[i].end + 1] == "的"]
-        return chosen[-count:] if 0 < count <= len(chosen) else []
-
-    def _urban_rural(self, text: str, mention: IndicatorMention) -> list[IndicatorMention] | None:
+    def _urban_rural(self, text: str, start: int, end: int) -> list[IndicatorMention] | None:
         """城乡居民人均可支配收入分别达X、Y: the urban and the rural indicator, in that order."""
-        start = mention.start - 2
-        if start < 0 or not _URBAN_RURAL.match(text, start):
+        where = text.rfind("城乡", start, end)
+        if where < 0:
             return None
-        rest = mention.name
-        for urban in ("城镇", "城市"):
-            urban_key, rural_key = self.matcher.key_of(urban + rest), self.matcher.key_of("农村" + rest)
-            if urban_key and rural_key:
-                return [IndicatorMention(start, mention.end, urban_key, urban + rest),
-                        IndicatorMention(start, mention.end, rural_key, "农村" + rest)]
+        for first in range(max(start, where - 6), where + 1):
+            phrase = IndicatorMatcher.clean_cell(text[first:end])
+            for urban in ("城镇", "城市"):
+                urban_name, rural_name = phrase.replace("城乡", urban, 1), phrase.replace("城乡", "农村", 1)
+                urban_key, rural_key = self.matcher.key_of(urban_name), self.matcher.key_of(rural_name)
+                if urban_key and rural_key:
+                    return [IndicatorMention(first, end, urban_key, urban_name),
+                            IndicatorMention(first, end, rural_key, rural_name)]
         return None
 
     # --- one figure -------------------------------------------------------------------------------
@@ -383,7 +427,7 @@ class ProseExtractor:
         if key.endswith("_growth") and base_key in self.catalog_unit and not _AVERAGE.search(mention.name):
             key = base_key
         value, unit, value_type = q.value, q.unit, "level"
-        change = _CHANGE.search(before[-8:]) if before else None
+        change = _CHANGE.search(_verb_zone(before)[-8:]) if before else None
         if q.form == "structure":
             value_type = "structure"
         elif q.form == "ratio" or not unit:
@@ -394,7 +438,7 @@ class ProseExtractor:
             value_type = "change_pp"
         elif names_change and unit == "%":
             value_type = "change_pct"
-        elif change and unit == "%" and not _TO_LEVEL.search(before[-8:]):
+        elif change and unit == "%" and not _TO_LEVEL.search(_verb_zone(before)[-8:]):
             word = change.group("w")
             if word in ("提高", "提升", "上升", "下降", "降低") and catalog_unit == "%":
                 value_type = "change_pp"  # 提高3% of a rate: 3 percentage points
@@ -406,8 +450,13 @@ class ProseExtractor:
                 and not any(w in mention.name for w in _DECLINE):
             value = -value
 
-        kind, year = self._kind_year(text, q, section, years, c_start, s_start, before)
+        kind, year = self._kind_year(text, q, section, years, c_start, s_start, before, value_type)
         prefix = text[s_start:q.start]
+        if value_type == "level" and (_CUMULATIVE.search(prefix) or _PERIOD_TOTAL.search(prefix)) \
+                and f"{key}_cumulative" in self.catalog_unit:
+            key = f"{key}_cumulative"  # 累计接待游客3600万人次、旅游综合收入约500亿元: period totals
+        if value_type == "level" and _INCREASE.search(_verb_zone(before)) and f"{key}_increase" in self.catalog_unit:
+            key, value_type = f"{key}_increase", "cumulative"  # 十年共增加172309人
         if value_type == "level":
             value_kind = self.value_kind.get(key, "")
             if _CUMULATIVE.search(prefix[-20:]) or value_kind == "cumulative" or "累计" in mention.name:
@@ -427,7 +476,7 @@ class ProseExtractor:
                 comp, source = "<=", "before"
             # One verb stated for a list applies to every item (达到180家、500家).
             if not source and previous is not None and previous.comparator_source == "before" \
-                    and _CONNECTIVES.match(before) and previous.kind == kind:
+                    and not reported and previous.kind == kind and not _OWN_VERB.search(before):
                 comp, source = previous.comparator, "before"
 
         region = ctx.region
@@ -446,10 +495,10 @@ class ProseExtractor:
                       _evidence(line, origin, ev_start, ev_end, q), origin[q.start], origin[q.value_end - 1] + 1)
 
     def _kind_year(self, text: str, q: Quantity, section: Section, years: list[YearWord], c_start: int,
-                   s_start: int, before: str) -> tuple[str, int | None]:
+                   s_start: int, before: str, value_type: str) -> tuple[str, int | None]:
         ctx = self.ctx
         # 预计 opens a list of estimates that runs to the end of the paragraph.
-        estimated = bool(_ESTIMATE.search(text[:q.start]))
+        estimated = bool(_ESTIMATE.search(text, text.rfind("。", 0, q.start) + 1, q.start))
         if ctx.doc_type == "work_report":
             if section.mode == "plan" or _THIS_YEAR.search(text[s_start:q.start]):
                 kind = "annual_target"
@@ -466,7 +515,13 @@ class ProseExtractor:
         # The year named nearest before the figure in its sentence (not the base of a comparison).
         year = None
         for y in years:
-            if y.end > q.start or y.year is None or y.comparison:
+            if y.end > q.start or y.year is None:
+                continue
+            if y.comparison:
+                # 与2010年第六次人口普查的653765人: a level given for the compared year is that year's.
+                between = text[y.end:q.start]
+                if value_type == "level" and between.endswith("的") and not re.search(r"\d", between):
+                    year = y.year
                 continue
             if y.directly_before and y.end < q.start - 1:
                 continue  # '2016年的2.15' belongs to 2.15 only
