@@ -9,7 +9,7 @@ import duckdb
 
 from pipelines.config import Paths
 from pipelines.lib.alerting import alert_summary
-from pipelines.lib.report import REPORT_PAGE
+from pipelines.lib.report import REPORT_PAGE, WORKBOOK_GLOB
 from pipelines.lib.warehouse import scalar
 
 # Under the multiprocess executor without DAGSTER_HOME: a throwaway instance whose "duckdb" pool
@@ -77,7 +77,7 @@ def summarize(paths: Paths, run_id: str) -> str:
             f"warehouse             {db}",
             f"report                {paths.reports_dir / REPORT_PAGE}",
         ]
-        workbooks = sorted(paths.reports_dir.glob("*.xlsx"))
+        workbooks = sorted(paths.reports_dir.glob(WORKBOOK_GLOB))
         if workbooks:
             lines.append(f"evaluation tables     {paths.reports_dir}/<region_code>.xlsx "
                          f"({', '.join(w.stem for w in workbooks)})")

@@ -27,6 +27,7 @@ def report(tmp_path):
     reports = tmp_path / "warehouse" / "reports"
     reports.mkdir()
     (reports / "999999.xlsx").write_bytes(b"last run's table of a region that has no targets now")
+    (reports / "my notes.xlsx").write_bytes(b"an analyst's own file")
     with wh.connect() as con:
         files = build_report(con, reports, run_id=RUN_2)
     return files
@@ -36,7 +37,8 @@ def test_report_writes_the_page_and_one_workbook_per_region(report):
     assert set(report) == {"html", f"xlsx:{ZJG}", f"xlsx:{JJ}"}
     assert report[f"xlsx:{ZJG}"].name == workbook_name(ZJG) == f"{ZJG}.xlsx"
     folder = report["html"].parent
-    assert sorted(p.name for p in folder.iterdir()) == sorted(["index.html", f"{ZJG}.xlsx", f"{JJ}.xlsx"])
+    assert sorted(p.name for p in folder.iterdir()) == sorted(["index.html", f"{ZJG}.xlsx", f"{JJ}.xlsx",
+                                                               "my notes.xlsx"])
 
 
 def test_workbook_holds_the_regions_evaluation_table_one_sheet_per_plan(report):

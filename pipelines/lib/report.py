@@ -29,6 +29,9 @@ EVALUATION_COLUMNS = ["类型", "指标", "单位", "基数", "目标值", "最�
 PERCENT_COLUMNS = ["完成进度", "时间进度"]
 
 
+WORKBOOK_GLOB = "[0-9][0-9][0-9][0-9][0-9][0-9].xlsx"  # the files workbook_name() makes (GB/T 2260 codes)
+
+
 def workbook_name(region_code: str) -> str:
     """File name of a region's evaluation table inside the reports folder (alert emails link to it)."""
     return f"{region_code}.xlsx"
@@ -250,8 +253,9 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 
 def _remove_stale_workbooks(reports_dir: Path, *, keep: set[str]) -> None:
-    """A region without assessed targets this run has no table: drop last run's file, it would mislead."""
-    for old in reports_dir.glob("*.xlsx"):
+    """A region without assessed targets this run has no table: drop last run's file, it would mislead.
+    Only files named like ours (<6-digit region code>.xlsx) are touched; anything else is someone's."""
+    for old in reports_dir.glob(WORKBOOK_GLOB):
         if old.name not in keep:
             old.unlink()
 
