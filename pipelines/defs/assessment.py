@@ -9,6 +9,7 @@ import polars as pl
 from pipelines.defs.resources import PlanwatchResource
 from pipelines.lib.assessment import assess_targets
 from pipelines.lib.reference import load_catalog, load_regions
+from pipelines.lib.schemas import TARGETS, quarantine_invalid
 from pipelines.lib.stage import StageResult
 from pipelines.lib.targets import build_targets
 
@@ -27,6 +28,7 @@ def targets(
         extracted_facts.rows, plan_documents.rows, load_catalog(paths.indicator_catalog),
         regions=load_regions(paths.regions), observations=observations.rows,
     )
+    result = quarantine_invalid(result, TARGETS, catalog=load_catalog(paths.indicator_catalog))
     unresolved = result.rows.filter(pl.col("unresolved").is_not_null()).height
     context.add_output_metadata({"targets": result.rows.height, "unresolved": unresolved,
                                  "rejected": result.rejected.height})

@@ -8,7 +8,7 @@ from pipelines.lib.alerting import AlertOutputs, run_alerts
 from pipelines.lib.report import build_report
 
 
-@dg.asset(group_name="delivery", kinds={"html", "excel"}, deps=["warehouse_tables"], pool="duckdb")
+@dg.asset(group_name="delivery", kinds={"html", "excel"}, deps=["warehouse_tables", "warehouse_validation"], pool="duckdb")
 def report(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> dg.MaterializeResult:
     """reports/index.html (status overview per region, a chart per target; works offline) and the
     指标完成情况表 as reports/<region_code>.xlsx, read from the views of this run's staging warehouse."""
@@ -18,7 +18,7 @@ def report(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> d
                                           **{k: dg.MetadataValue.path(str(v)) for k, v in files.items()}})
 
 
-@dg.asset(group_name="delivery", kinds={"email"}, deps=["warehouse_tables", "report"], pool="duckdb")
+@dg.asset(group_name="delivery", kinds={"email"}, deps=["warehouse_tables", "warehouse_validation", "report"], pool="duckdb")
 def alerts(context: dg.AssetExecutionContext, planwatch: PlanwatchResource, mail: MailResource) -> dg.MaterializeResult:
     """Emails to the people responsible when a target slips (or recovers); sent once, never lost.
 

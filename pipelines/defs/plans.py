@@ -8,6 +8,7 @@ from pipelines.lib.documents import load_documents
 from pipelines.lib.facts_cache import FactsCache, cache_dir, extract_documents, extractor_version
 from pipelines.lib.fanout import ChunkFacts, document_chunks, fan_out, gather_chunks
 from pipelines.lib.reference import load_catalog, load_regions
+from pipelines.lib.schemas import DOCUMENTS, FACTS, quarantine_invalid
 from pipelines.lib.stage import StageResult
 
 
@@ -15,7 +16,7 @@ from pipelines.lib.stage import StageResult
 def plan_documents(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> StageResult:
     """Every document under plans/, decoded, with its region, type and period."""
     paths = planwatch.paths
-    result = load_documents(paths.plans_dir, paths.manifest, load_regions(paths.regions))
+    result = quarantine_invalid(load_documents(paths.plans_dir, paths.manifest, load_regions(paths.regions)), DOCUMENTS)
     context.add_output_metadata({"documents": result.rows.height, "rejected": result.rejected.height})
     return result
 
@@ -50,7 +51,7 @@ def gather_extracted_facts(
     context.add_output_metadata({"figures": gathered.facts.height, "documents extracted": gathered.extracted,
                                  "documents from cache": gathered.reused, "chunks": len(chunks),
                                  "cache files pruned": pruned})
-    return StageResult(gathered.facts)
+    return quarantine_invalid(StageResult(gathered.facts), FACTS, catalog=catalog)
 
 
 @dg.graph_asset(group_name="plans", kinds={"polars"})

@@ -6,6 +6,7 @@ import dagster as dg
 from pipelines.defs.resources import PlanwatchResource
 from pipelines.lib.observations import build_observations
 from pipelines.lib.reference import load_catalog, load_regions
+from pipelines.lib.schemas import OBSERVATIONS, RAW_STATISTICS, quarantine_invalid
 from pipelines.lib.stage import StageResult
 from pipelines.lib.statistics import read_statistics
 
@@ -13,7 +14,7 @@ from pipelines.lib.statistics import read_statistics
 @dg.asset(group_name="statistics", kinds={"polars"})
 def statistics_files(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> StageResult:
     """Every csv/xlsx under statistics/, long or yearbook-wide, as raw long rows."""
-    result = read_statistics(planwatch.paths.statistics_dir)
+    result = quarantine_invalid(read_statistics(planwatch.paths.statistics_dir), RAW_STATISTICS)
     context.add_output_metadata({
         "rows": result.rows.height,
         "files": result.rows["source_file"].n_unique(),
@@ -36,6 +37,7 @@ def observations(
         statistics_files.rows, extracted_facts.rows, plan_documents.rows,
         load_catalog(paths.indicator_catalog), load_regions(paths.regions),
     )
+    result = quarantine_invalid(result, OBSERVATIONS, catalog=load_catalog(paths.indicator_catalog))
     kinds = result.rows.group_by("source_kind").len().sort("source_kind")
     context.add_output_metadata({
         "observations": result.rows.height,
