@@ -148,7 +148,7 @@ def chart_geometry(targets: pl.DataFrame, path: pl.DataFrame, box: ChartBox = CH
                                       ("baseline", "baseline_year", "baseline_value"),
                                       ("latest", "latest_year", "latest_value"))),
     ], how="vertical_relaxed").with_columns(pl.col("year").cast(pl.Int32), pl.col("value").cast(pl.Float64))
-    axes = _axes(marks, box)
+    axes = _axes(marks)
     placed = marks.join(axes, on="target_id").with_columns(
         _x(pl.col("year"), box).round(1).alias("x"), _y(pl.col("value"), box).round(1).alias("y"))
 
@@ -179,7 +179,7 @@ def chart_geometry(targets: pl.DataFrame, path: pl.DataFrame, box: ChartBox = CH
     return {row["target_id"]: row for row in charts.to_dicts()}
 
 
-def _axes(marks: pl.DataFrame, box: ChartBox) -> pl.DataFrame:
+def _axes(marks: pl.DataFrame) -> pl.DataFrame:
     """Per target: the year range and a y range widened to round ticks (4-5 intervals of 1/2/2.5/5 x 10^k)."""
     lo, hi = pl.col("v_min"), pl.col("v_max")
     flat_pad = pl.max_horizontal(lo.abs() * 0.1, pl.lit(1.0))
