@@ -28,6 +28,7 @@ _UNIT_NOTE = re.compile(r"[(（][^()（）]{0,8}[)）]?$|[(（]$")
 _LEADING = re.compile(r"^(?:[0-9]+[.、]|[(（][0-9一二三四五六七八九十]+[)）]|[①-⑳*※★]|"
                       r"全区|全市|全县|全省|全镇|全国|全港|城区|市区|本区|本市)+")
 _FUZZY_MIN_NAME = 4  # shorter names are too easy to hit by chance
+_MIN_COVER = 0.75  # share of a name's characters a scattered wording must contain
 # Head words that a figure's unit expresses, so a wording may leave them out (1小时通达 = 通达时间).
 _HEAD_SAID_BY_UNIT = {"时间", "数量", "个数", "数", "总量", "规模", "面积", "人数", "金额", "总额", "次数", "长度", "里程"}
 
@@ -141,6 +142,14 @@ class IndicatorMatcher:
         self._regex = re.compile(f"(?=({pattern}))")
         # Character index for fuzzy matching: which names contain each character.
         self._fuzzy_names = [n for n in lookup if len(n) >= _FUZZY_MIN_NAME]
+        self._fuzzy_sets = [frozenset(n) for n in self._fuzzy_names]
+        # Names by the character their head noun ends with (the last one, or the one before 时间/数量 …).
+        self._by_head: dict[str, list[int]] = {}
+        for i, name in enumerate(self._fuzzy_names):
+            heads = {name[-1]} | {name[-len(h) - 1] for h in _HEAD_SAID_BY_UNIT
+                                  if name.endswith(h) and len(name) > len(h)}
+            for ch in heads:
+                self._by_head.setdefault(ch, []).append(i)
         self._by_char: dict[str, list[int]] = {}
         for i, name in enumerate(self._fuzzy_names):
             for ch in set(name):
@@ -207,19 +216,24 @@ class IndicatorMatcher:
         For wordings that split a name with a figure or a verb (培养 50 名企业经营管理人才,
         2030年实现经济圈内城市之间1小时通达). The name must end where its head noun ends in the text,
         unless the head is a word a unit says (时间, 数量). A mention's ``name`` is the catalog name it matched.
+        ``min_cover`` is the share of the name's characters that must be found (at least 0.75).
         """
+        return [mention for cover, mention in self._scattered(text) if cover >= min_cover]
+
+    @lru_cache(maxsize=4096)  # noqa: B019 - one matcher per catalog, kept for the process
+    def _scattered(self, text: str) -> tuple[tuple[float, IndicatorMention], ...]:
         if len(text) < _FUZZY_MIN_NAME:
-            return []
-        hits: Counter[int] = Counter()
-        for ch in set(text):
-            hits.update(self._by_char.get(ch, ()))
+            return ()
+        chars = set(text)
+        # A name can only match if its head character is in the text: a few names per character.
+        candidates = {i for ch in chars for i in self._by_head.get(ch, ())}
         scored: list[tuple[float, int, int, IndicatorMention]] = []
-        for idx, shared in hits.items():
-            name = self._fuzzy_names[idx]
-            if shared < min_cover * len(set(name)):
+        for idx in candidates:
+            name, name_chars = self._fuzzy_names[idx], self._fuzzy_sets[idx]
+            if len(name_chars & chars) < _MIN_COVER * len(name_chars):
                 continue
             positions = _lcs_positions(text, name)
-            if not positions or len(positions) < min_cover * len(name):
+            if not positions or len(positions) < _MIN_COVER * len(name):
                 continue
             last = name.rfind(text[positions[-1]])
             if text[positions[-1]] != name[-1] and name[last + 1:] not in _HEAD_SAID_BY_UNIT:
@@ -232,7 +246,7 @@ class IndicatorMatcher:
                            IndicatorMention(positions[0], positions[-1] + 1, self._lookup[name], name)))
         # Most of the name first, then the longer name, then the tighter fit.
         scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
-        return [mention for *_, mention in scored]
+        return tuple((cover, mention) for cover, _, _, mention in scored)
 
     def _fuzzy(self, cell: str, *, subsequence_only: bool) -> str | None:
         """The name that ``cell`` is a damaged copy of (characters lost, few or none added)."""

@@ -39,7 +39,7 @@ FIGURE = re.compile(
     rf"|(?P<num>{_NUM})"
     rf"(?:(?P<unit_lo>{UNIT_PATTERN})?(?P<range>[~～\-—至]|到(?={_NUM}{UNIT_PATTERN}?(?:左右|之间)))(?P<num_hi>{_NUM}))?"
     rf"(?P<unit>{UNIT_PATTERN})?"
-    rf"|(?<=[超逾至少过达])(?P<cn>[一二两三四五六七八九十百千]{{1,3}})(?P<cn_unit>{UNIT_PATTERN})"
+    rf"|(?<=[超逾至少达])(?P<cn>[一二两三四五六七八九十百千]{{1,3}})(?P<cn_unit>{UNIT_PATTERN})"
 )
 _SPACES = re.compile(r"\s+")
 
@@ -51,7 +51,7 @@ class Quantity:
     value: float
     unit: str  # as written (magnitude kept), '' when none
     form: str  # number | range | ratio | structure
-    part: int = 0  # index of the part of a structure
+    part: int = 0  # index of the part of a structure; 10560(2640)张: 1 for the outer, 2 for the inner figure
     value_end: int = -1  # end of the digits of the value (the span start:value_end is the value itself)
 
 
@@ -104,9 +104,9 @@ def find_quantities(text: str) -> list[Quantity]:
             found.append(Quantity(m.start("ratio"), m.end(), float(m.group("ratio")), "", "ratio", 0, m.end("ratio")))
         elif m.group("outer"):
             unit = spell_unit(m.group("pair_unit"))
-            found.append(Quantity(m.start("outer"), m.end("outer"), float(m.group("outer")), unit, "number", 0,
+            found.append(Quantity(m.start("outer"), m.end("outer"), float(m.group("outer")), unit, "number", 1,
                                   m.end("outer")))
-            found.append(Quantity(m.start("inner"), m.end("inner"), float(m.group("inner")), unit, "number", 0,
+            found.append(Quantity(m.start("inner"), m.end("inner"), float(m.group("inner")), unit, "number", 2,
                                   m.end("inner")))
         elif m.group("cn"):
             value = chinese_number(m.group("cn"))

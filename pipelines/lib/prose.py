@@ -49,7 +49,7 @@ _INCREASE = re.compile(r"(?:共|累计|净)?(?:增加|扩大|增长|增)(?:了)?
 _PER_YEAR = re.compile(r"每年|年均")
 _ESTIMATE = re.compile(r"预计")
 _THIS_YEAR = re.compile(r"年内|今年")
-_RANK_OR_ORDINAL = re.compile(r"(?:第|前|列|居|位列|连续)$")
+_RANK_OR_ORDINAL = re.compile(r"(?:第|前|列|居|位列|连续|(?<![超越])过)$")
 _SKIP_AFTER = re.compile(r"^(?:级|星|A|强|周岁|后|型|号|期|批次|路公交|大|字)")
 _ADJACENT_GAP = re.compile(r"^(?:的|以上的?|左右的?|以内的?|多|余)?$")
 _VERB = re.compile(r"[\u4e00-\u9fff]")
@@ -150,9 +150,11 @@ class ProseExtractor:
         return figures
 
     def _is_figure(self, text: str, q: Quantity) -> bool:
+        """Ranks (前5名, 第一), thresholds inside a name (过10万, 过亿) and numbers that name a thing
+        (5星级, 4A级, 500强, 三大) are not figures."""
         if _RANK_OR_ORDINAL.search(text[max(0, q.start - 2):q.start]):
             return False
-        return not (q.form == "number" and _SKIP_AFTER.match(text[q.end:q.end + 3]))
+        return not (q.form == "number" and not q.unit and _SKIP_AFTER.match(text[q.end:q.end + 3]))
 
     def _sentence(self, text: str, origin: list[int], line: str, number: int, section: Section, s_start: int,
                   s_end: int, quantities: list[Quantity], mentions: list[IndicatorMention]) -> list[Figure]:
@@ -201,6 +203,14 @@ class ProseExtractor:
             c_start, c_end = _span_of(clauses, q.start)
             i_start, i_end = _span_of(items, q.start)
             before = [i for i, m in enumerate(mentions) if c_start <= m.start and m.end <= q.start]
+            if q.form == "number" and q.part and before:
+                # 医疗床位(其中护理床位)达到10560(2640)张: the bracketed figure to the bracketed name.
+                bracketed = [i for i in before if _in_brackets(text[mentions[i].end:q.start])]
+                plain = [i for i in before if i not in bracketed]
+                chosen = bracketed if q.part == 2 else plain
+                if chosen and self._unit_fits(q, mentions[chosen[-1]].key, text):
+                    out.append((q, mentions[chosen[-1]]))
+                    continue
             after = [i for i, m in enumerate(mentions) if q.end <= m.start < c_end]
             adjacent = after[0] if after and _ADJACENT_GAP.match(text[q.end:mentions[after[0]].start]) else None
             listed = self._listed(text, qi, q, quantities, mentions, before, after, c_start, out)
@@ -256,7 +266,8 @@ class ProseExtractor:
                 candidates.append((before[-1], mentions[before[-1]]))
             if earlier and not before:
                 candidates.append((earlier[-1], mentions[earlier[-1]]))
-        if after and mentions[after[0]].start < i_end:
+        if after and (mentions[after[0]].start < i_end or text[mentions[after[0]].start - 1] == "的"):
+            # 培育10个镇区人口过10万、…的新生小城市: a count described before its noun.
             candidates.append((after[0], mentions[after[0]]))
         for idx, mention in candidates:
             if mention is not None and self._unit_fits(q, mention.key, text):
@@ -552,6 +563,11 @@ class ProseExtractor:
         if base in _COUNT_WORDS and cat_base in _COUNT_WORDS and base != cat_base and "人" not in (base, cat_base):
             return magnitude + cat_base
         return unit
+
+
+def _in_brackets(after_name: str) -> bool:
+    """Whether a name is inside brackets closed in ``after_name`` (the text from the name to a figure)."""
+    return after_name.count(")") + after_name.count("）") > after_name.count("(") + after_name.count("（")
 
 
 def _verb_zone(before: str) -> str:
