@@ -59,15 +59,20 @@ def _number(value: float | None) -> str:
     return "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
 
 
+def _amount(value: float | None, unit: str | None) -> str:
+    """'3030.21 亿元'; '—' when there is no value (no unit after a dash)."""
+    return "—" if value is None else f"{_number(value)} {unit or ''}".strip()
+
+
 def _target_text(alert: dict) -> str:
     """'2025年不高于 35 微克/立方米', '2025年 35 % 左右'."""
-    value = f"{_number(alert['target_value'])} {alert['unit'] or ''}".strip()
+    value = _amount(alert["target_value"], alert["unit"])
     if alert["comparator"] == "~":
         return f"{alert['target_year']}年 {value}左右"
     return f"{alert['target_year']}年{COMPARATOR_ZH.get(alert['comparator'], '')} {value}"
 
 
-TEMPLATES.filters.update(num=_number, target=_target_text)
+TEMPLATES.filters.update(amount=_amount, target=_target_text)
 
 
 @dataclass(frozen=True)
