@@ -179,3 +179,38 @@ def test_reported_results_are_equal_unless_stated_as_bounds(catalog):
     facts = report("一、2023年工作回顾\n全市新设各类市场主体2.1万户,兑现市级各项扶持资金超8亿元。", catalog)
     assert rows(facts, "indicator_key", "comparator", "unit") == [
         ("market_entities_new", "=", "万户"), ("municipal_support_funds_disbursed", ">=", "亿元")]
+
+
+def test_shares_of_a_base_and_bracketed_figure_pairs(catalog):
+    facts = plan("第一章 发展基础\n2025年,全市生产总值为720亿元,占全市的6.5%;60岁及以上人口为21万人,占总人口的18.2%。"
+                 "\n第二章 发展目标\n全市医疗床位(其中老年康复护理床位)分别达到8000(1500)张。", catalog)
+    assert rows(facts, "indicator_key", "value") == [
+        ("gdp", 720.0), ("gdp_share_of_city", 6.5), ("population_aged_60_plus", 21.0),
+        ("population_aged_60_plus_share", 18.2), ("hospital_beds", 8000.0), ("elderly_rehab_nursing_beds", 1500.0)]
+
+
+def test_parallel_items_reuse_the_pattern_and_the_verb_of_the_first(catalog):
+    facts = plan("其中5星级养老机构达到3家,4星级机构15家。", catalog)
+    assert rows(facts, "indicator_key", "value", "comparator") == [
+        ("five_star_elderly_care_institutions", 3.0, ">="), ("four_star_elderly_care_institutions", 15.0, ">=")]
+
+
+def test_multiples_and_changes_after_several_figures_pair_with_them(catalog):
+    facts = plan("第一章 发展基础\n全年接待游客1500万人次,实现旅游总收入160亿元,分别增长11%和14%。", catalog)
+    assert rows(facts, "indicator_key", "value", "value_type") == [
+        ("tourist_arrivals", 1500.0, "level"), ("tourism_revenue", 160.0, "level"),
+        ("tourist_arrivals", 11.0, "change_pct"), ("tourism_revenue", 14.0, "change_pct")]
+
+
+def test_counts_described_before_their_noun_and_thresholds_inside_the_description(catalog):
+    facts = plan("培育8个镇区人口过10万、地方财政收入过10亿元的新生小城市和20个大城市卫星镇。", catalog)
+    assert rows(facts, "indicator_key", "value", "value_type") == [
+        ("new_small_cities_cultivated", 8.0, "cumulative"), ("satellite_towns_cultivated", 20.0, "cumulative")]
+
+
+def test_census_figures_and_increases(catalog):
+    facts = plan("第一章 发展基础\n2020年,全区常住人口为70.2万人,与2010年第六次全国人口普查的61.5万人相比,"
+                 "十年共增加8.7万人。", catalog)
+    assert rows(facts, "indicator_key", "value", "year", "value_type") == [
+        ("resident_population", 70.2, 2020, "level"), ("resident_population", 61.5, 2010, "level"),
+        ("resident_population_increase", 8.7, 2020, "cumulative")]
