@@ -125,6 +125,11 @@ def find_quantities(text: str) -> list[Quantity]:
     return found
 
 
+# Change words right before a figure (增长6.8%, 下降10.2%, 提高9.3个百分点).
+CHANGE = re.compile(r"(?P<w>年均增长|年均增速|年平均增长|增长|增速|增幅|下降|降低|减少|提高|提升|上升|降幅|回落|扩大|缩小)"
+                     r"(?:了|率)?(?:为|达到|达|约)?$")
+
+
 # --- bound words -------------------------------------------------------------------------------
 
 _AFTER_BOUND = re.compile(r"^(?:的)?(?P<w>左右|以上|及以上|以下|以内|之内|多|余|通达|到达|可达|内通达|内到达)")
