@@ -42,6 +42,11 @@ def test_numbers_with_odd_spacing_ranges_ratios_and_chinese_numerals():
                      (100.0, "亿元", "number"), (1.0, "人", "number")]
 
 
+def test_thousands_separators_do_not_cut_a_number_or_a_clause(catalog):
+    facts = plan("第一章 发展基础\n2025年,全市地区生产总值达到12,673.8亿元,一般公共预算收入1,025亿元。", catalog)
+    assert rows(facts, "indicator_key", "value") == [("gdp", 12673.8), ("general_public_budget_revenue", 1025.0)]
+
+
 def test_years_and_dates_are_not_figures():
     text, _ = compact("2027年建成通车,到 2030 年底,3月15日启动")
     assert find_quantities(text) == []

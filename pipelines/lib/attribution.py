@@ -15,8 +15,9 @@ from dataclasses import dataclass
 from pipelines.lib.indicator_match import IndicatorMatcher, IndicatorMention
 from pipelines.lib.numbers import CHANGE, Quantity, units_compatible
 
-_ITEM_END = re.compile(r",|、|[和及与](?=\d)|(?<!\d):|:(?!\d)")
-CLAUSE_END = re.compile(r",|(?<!\d):|:(?!\d)")
+# A comma between digits that reads as a thousands separator (12,673.8) cuts nothing.
+_CLAUSE_END = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|(?<!\d):|:(?!\d)")
+_ITEM_END = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|、|[和及与](?=\d)|(?<!\d):|:(?!\d)")
 _LIST_JOIN = re.compile(r"^(?:、|和|及|与|以及|,|或|、以及)$")
 _ALL = re.compile(r"均|都|全部|皆")
 _RESPECTIVELY = "分别"
@@ -43,7 +44,7 @@ class Segments:
 
     @classmethod
     def of(cls, text: str, start: int, end: int) -> Segments:
-        return cls(spans(CLAUSE_END, text, start, end), spans(_ITEM_END, text, start, end))
+        return cls(spans(_CLAUSE_END, text, start, end), spans(_ITEM_END, text, start, end))
 
 
 def spans(pattern: re.Pattern, text: str, start: int, end: int) -> list[tuple[int, int]]:

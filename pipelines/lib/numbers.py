@@ -26,7 +26,8 @@ _MAGNITUDE = "(?:万亿|亿|万|千|百)"
 _BASE = "(?:" + "|".join(u if "(?" in u else re.escape(u) for u in _BASE_UNITS) + ")"
 # 元/平方米, 万元/人, 公里/百平方公里, 吨/万平方米, 人/亿元 …
 UNIT_PATTERN = f"(?:{_MAGNITUDE}?{_BASE}(?:/{_MAGNITUDE}?{_BASE})?|亿|万)"
-_NUM = r"\d+(?:\.\d+)?"
+# 12,673.8 (thousands separators) or 2.5
+_NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 
 # Chinese numerals are read only after a bound word (超百亿元, 至少一人): elsewhere they are names.
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
@@ -121,7 +122,7 @@ def find_quantities(text: str) -> list[Quantity]:
                 continue
             unit = spell_unit(m.group("unit") or m.group("unit_lo") or "")
             form = "range" if m.group("num_hi") else "number"
-            found.append(Quantity(m.start(), m.end(), float(num), unit, form, 0, m.end("num")))
+            found.append(Quantity(m.start(), m.end(), float(num.replace(",", "")), unit, form, 0, m.end("num")))
     return found
 
 

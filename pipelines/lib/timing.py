@@ -20,7 +20,8 @@ _CN_NUM = "一二三四五六七八九十"
 TOP_HEADING = re.compile(rf"^\s*(?:第[{_CN_NUM}百零〇\d]+[章篇部]|第[{_CN_NUM}]+部分|[{_CN_NUM}]+[、.])")
 SUB_HEADING = re.compile(rf"^\s*(?:第[{_CN_NUM}百零〇\d]+节|[(（][{_CN_NUM}]+[)）]|\d{{1,2}}[、.](?!\d))")
 _MAX_HEADING = 40
-_REVIEW_WORDS = re.compile(r"发展基础|现实基础|基础与|回顾|成就|成效|成绩|主要工作|工作总结|发展现状|完成情况|过去|取得")
+_REVIEW_WORDS = re.compile(r"发展基础|现实基础|基础与|回顾|成就|成效|成绩|主要工作|工作总结|发展现状|完成情况|实施情况|执行情况|"
+                           r"过去|取得")
 _PLAN_WORDS = re.compile(r"目标|任务|安排|形势|趋势|思路|展望|指标|举措|措施|要求|原则")
 _YEAR_IN_HEADING = re.compile(r"((?:19|20)\d{2})\s*年")
 
