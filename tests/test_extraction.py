@@ -219,3 +219,9 @@ def test_census_figures_and_increases(catalog):
     assert rows(facts, "indicator_key", "value", "year", "value_type") == [
         ("resident_population", 70.2, 2020, "level"), ("resident_population", 61.5, 2010, "level"),
         ("resident_population_increase", 8.7, 2020, "cumulative")]
+
+
+def test_unnumbered_section_headings_of_a_report(catalog):
+    facts = report("过去一年工作回顾\n全年地区生产总值增长5.8%。\n2024年工作安排\n地区生产总值增长6%左右。", catalog)
+    assert rows(facts, "line", "kind", "year", "comparator") == [(2, "actual", 2023, "="),
+                                                                 (4, "annual_target", 2024, "~")]
