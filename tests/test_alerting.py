@@ -143,13 +143,16 @@ def html(msg) -> str:
 
 def test_routing_file_resolves_names_and_rejects_bad_rows(tmp_path):
     routing = tmp_path / "alert_routing.csv"
-    routing.write_text(ROUTING + "张家港,*,\"a@b.example\nBcc: evil@x.example\",注入\n", encoding="utf-8")
+    extra = "张家港,*,\"a@b.example\nBcc: evil@x.example\",注入\n苏州,绿色生态,sz-eco@planwatch.example,\n"
+    routing.write_bytes((ROUTING + extra).encode("gb18030"))  # as Excel saves it on a Chinese Windows
     regions = load_regions(REFERENCE / "regions.csv")
-    result = load_routing(routing, regions, set(load_catalog(REFERENCE / "indicators.csv")["category"].to_list()))
+    categories = {c: c for c in load_catalog(REFERENCE / "indicators.csv")["category"].unique()} | {"绿色生态": "environment"}
+    result = load_routing(routing, regions, categories)
 
     routes = {(r["region_code"], r["category"]): r["recipient"] for r in result.rows.to_dicts()}
     assert routes[("331000", "innovation")] == "tz-keji@planwatch.example"  # alias 台州
     assert routes[("320700", "*")] == "lyg@planwatch.example"
+    assert routes[("320500", "environment")] == "sz-eco@planwatch.example"  # category by its Chinese label
     assert result.rows.filter(pl.col("is_default"))["recipient"].to_list() == ["default@planwatch.example"]
     rejected = {r["location"]: r["reason"] for r in result.rejected.to_dicts()}
     assert set(rejected) == {"row 7", "row 8", "row 9", "row 10"}
@@ -158,6 +161,9 @@ def test_routing_file_resolves_names_and_rejects_bad_rows(tmp_path):
     assert "astrology" in rejected["row 9"]
     assert "CR or LF" in rejected["row 10"] or "not one valid" in rejected["row 10"]
     assert set(result.rejected["source_file"]) == {"alert_routing.csv"}
+
+    missing = load_routing(tmp_path / "gone.csv", regions, categories)
+    assert missing.rows.height == 0 and "gone.csv not found" in missing.rejected["reason"][0]
 
 
 def test_slips_are_sent_once_grouped_binding_first_with_recoveries(tmp_path, smtp_server):

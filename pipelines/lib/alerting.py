@@ -21,6 +21,7 @@ import hashlib
 import re
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import EmailMessage
 from pathlib import Path
 
 import duckdb
@@ -36,6 +37,7 @@ from pipelines.lib.mail import (
     one_line,
     parse_address,
 )
+from pipelines.lib.reading import UnreadableDocument, decode_bytes
 from pipelines.lib.reference import region_names
 from pipelines.lib.stage import StageResult, rejected_frame
 from pipelines.lib.warehouse import Warehouse
@@ -44,7 +46,6 @@ ANY = "*"
 ROUTING_COLUMNS = ["region", "category", "recipient", "name"]
 ROUTE_SCHEMA = {"region_code": pl.String, "category": pl.String, "recipient": pl.String, "name": pl.String,
                 "is_default": pl.Boolean}
-OPEN_STATES = ("pending", "failed", "held")
 NO_RECIPIENT = ""
 COMPARATOR_ZH = {">=": "不低于", "<=": "不高于", "=": "达到"}
 TEMPLATES = jinja2.Environment(
@@ -85,20 +86,16 @@ class AlertOutputs:
 
 # ---------------------------------------------------------------------------------------------- routing
 
-def load_routing(path: Path, regions: pl.DataFrame, categories: set[str]) -> StageResult:
-    """Routes from alert_routing.csv; rows naming an unknown region or category, or not one valid
-    address, are rejected with the reason (the other rows still route)."""
-    source = path.name
-    if not path.exists():
+def load_routing(path: Path, regions: pl.DataFrame, categories: dict[str, str]) -> StageResult:
+    """Routes from alert_routing.csv (UTF-8 or GB18030, as Excel saves it). ``categories`` maps every
+    name a category goes by (code or Chinese label) to its code. Rows naming an unknown region or
+    category, or not one valid address, are rejected with the reason (the others still route)."""
+    raw, problem = _read_routing_file(path)
+    if problem:
         return StageResult(pl.DataFrame(schema=ROUTE_SCHEMA), rejected_frame([{
-            "source_file": source, "location": "file", "stage": "alert_routing", "raw": None,
-            "reason": f"{path} not found: every alert is held until it names at least a default ('*,*') recipient"}]))
-    raw = pl.read_csv(path, infer_schema=False)
-    missing = [c for c in ROUTING_COLUMNS if c not in raw.columns]
-    if missing:
-        return StageResult(pl.DataFrame(schema=ROUTE_SCHEMA), rejected_frame([{
-            "source_file": source, "location": "header", "stage": "alert_routing", "raw": ",".join(raw.columns),
-            "reason": f"missing column(s) {', '.join(missing)}; expected {','.join(ROUTING_COLUMNS)}"}]))
+            "source_file": path.name, "location": "file", "stage": "alert_routing", "raw": None,
+            "reason": f"{problem}; alerts without a recipient are held until the file names at least a "
+                      f"default ('*,*') recipient"}]))
     names = pl.concat([region_names(regions), regions.select("region_code", pl.col("region_code").alias("name"))])
     rows = (
         raw.select(ROUTING_COLUMNS)
@@ -109,14 +106,16 @@ def load_routing(path: Path, regions: pl.DataFrame, categories: set[str]) -> Sta
         .join(names.unique("name"), left_on="region", right_on="name", how="left")
         .with_columns(
             pl.when(pl.col("region") == ANY).then(pl.lit(ANY)).otherwise(pl.col("region_code")).alias("region_code"),
+            pl.when(pl.col("category") == ANY).then(pl.lit(ANY))
+            .otherwise(pl.col("category").replace_strict(categories, default=None)).alias("category_code"),
             pl.col("recipient").map_elements(address_problem, return_dtype=pl.String).alias("address_problem"),
         )
         .with_columns(
             pl.when(pl.col("region_code").is_null())
             .then(pl.format("region '{}' is neither a region name, alias nor code of regions.csv", "region"))
-            .when((pl.col("category") != ANY) & ~pl.col("category").is_in(sorted(categories)))
+            .when(pl.col("category_code").is_null())
             .then(pl.format("category '{}' is not an indicator category ({})", "category",
-                            pl.lit(", ".join(sorted(categories)))))
+                            pl.lit(", ".join(sorted(set(categories.values()))))))
             .otherwise(pl.col("address_problem"))
             .alias("reason")
         )
@@ -124,15 +123,31 @@ def load_routing(path: Path, regions: pl.DataFrame, categories: set[str]) -> Sta
     )
     bad = rows.filter(pl.col("reason").is_not_null())
     rejected = bad.select(
-        pl.lit(source).alias("source_file"), pl.format("row {}", "row").alias("location"),
+        pl.lit(path.name).alias("source_file"), pl.format("row {}", "row").alias("location"),
         pl.lit("alert_routing").alias("stage"), "reason",
         pl.concat_str(ROUTING_COLUMNS, separator=",").alias("raw"),
     )
     routes = rows.filter(pl.col("reason").is_null()).select(
-        "region_code", "category", "recipient", pl.col("name").replace("", None),
-        ((pl.col("region_code") == ANY) & (pl.col("category") == ANY)).alias("is_default"),
+        "region_code", pl.col("category_code").alias("category"), "recipient", pl.col("name").replace("", None),
+        ((pl.col("region_code") == ANY) & (pl.col("category_code") == ANY)).alias("is_default"),
     ).unique(maintain_order=True)
     return StageResult(routes.cast(ROUTE_SCHEMA), rejected)
+
+
+def _read_routing_file(path: Path) -> tuple[pl.DataFrame | None, str | None]:
+    """The routing table as strings, or why it cannot be read."""
+    if not path.exists():
+        return None, f"{path} not found"
+    try:
+        text, _encoding = decode_bytes(path.read_bytes(), path.name)
+        raw = pl.read_csv(text.encode("utf-8"), infer_schema=False)
+    except (UnreadableDocument, pl.exceptions.PolarsError) as exc:
+        return None, f"{path.name} cannot be read as CSV: {one_line(str(exc))[:200]}"
+    missing = [c for c in ROUTING_COLUMNS if c not in raw.columns]
+    if missing:
+        return None, (f"{path.name} lacks column(s) {', '.join(missing)}; the header must be "
+                      f"{','.join(ROUTING_COLUMNS)}")
+    return raw, None
 
 
 # ---------------------------------------------------------------------------------------------- planning
@@ -174,7 +189,9 @@ WITH RECURSIVE
         WHERE a.rank > coalesce(b.rank, 1)  -- first judged (no rank before) counts only when off_track
         UNION
         SELECT u.target_id, u.status_before, u.status_after, u.previous_run_id
-        FROM alert u WHERE u.recipient = '{NO_RECIPIENT}' AND u.state = 'held'),
+        FROM alert u JOIN history h ON h.target_id = u.target_id AND h.status = u.status_after
+        JOIN v_latest_run lr ON lr.run_id = h.run_id
+        WHERE u.recipient = '{NO_RECIPIENT}' AND u.state = 'held'),
     subject AS (
         SELECT s.*, t.region_code, i.category
         FROM slips s JOIN target t USING (target_id) LEFT JOIN indicator i USING (indicator_key)),
@@ -300,7 +317,7 @@ class Email:
     key: str  # safe file name stem and Message-ID part; follows from the alerts it carries
     recipient: str
     alert_ids: list[str]
-    message: object  # EmailMessage
+    message: EmailMessage
 
 
 def due_emails(con: duckdb.DuckDBPyConnection, settings: MailSettings, outputs: AlertOutputs,
@@ -398,7 +415,9 @@ def run_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str, routing_file: Pat
     """Plan this run's alerts from the assessment history, deliver every due one, record state."""
     now = now or datetime.now()
     regions = con.sql("SELECT * FROM region").pl()
-    categories = {c for (c,) in con.execute("SELECT DISTINCT category FROM indicator").fetchall() if c}
+    categories = dict(con.execute("""
+        SELECT category, category FROM indicator WHERE category IS NOT NULL
+        UNION SELECT label_zh, code FROM v_label WHERE kind = 'category'""").fetchall())
     routing = load_routing(routing_file, regions, categories)
     Warehouse.append_rows(con, "rejected_row", routing.rejected.with_columns(
         pl.lit(run_id).alias("run_id"), pl.lit(now).alias("rejected_at")))
