@@ -41,7 +41,7 @@ def _facts_for_files(files: list[str], region: str | None) -> pl.DataFrame:
         frames.append(extract_facts(
             doc.text, doc=path.name, region=region or identity["region_name"], doc_type=identity["doc_type"],
             period_start=identity["period_start"], period_end=identity["period_end"], year=identity["year"],
-            catalog=catalog,
+            catalog=catalog, regions=regions,
         ))
     return pl.concat(frames) if frames else pl.DataFrame(schema=FACT_SCHEMA)
 

@@ -16,3 +16,4 @@ class ExtractionContext:
     period_end: int | None  # 2025 for 十四五
     year: int | None  # year of publication (a work report's year = its annual targets' year)
     catalog: pl.DataFrame  # the indicator catalog (pipelines.lib.reference.load_catalog)
+    regions: pl.DataFrame | None = None  # region reference: repairs damaged area names in tables

@@ -41,23 +41,18 @@ def extract_facts(
     period_end: int | None,
     year: int | None,
     catalog: pl.DataFrame,
+    regions: pl.DataFrame | None = None,
 ) -> pl.DataFrame:
-    """Every figure in ``text`` as one row of FACT_SCHEMA (line numbers as in the original file)."""
+    """Every figure in ``text`` as one row of FACT_SCHEMA (line numbers as in the original file).
+    ``regions`` (the region reference) lets tables repair damaged area names (海市 -> 临海市)."""
     from pipelines.lib.prose import ProseExtractor, figures_frame
+    from pipelines.lib.tables import find_table_facts  # tables imports FACT_SCHEMA from here
 
     ctx = ExtractionContext(doc=doc, region=region, doc_type=doc_type, period_start=period_start,
-                            period_end=period_end, year=year, catalog=catalog)
+                            period_end=period_end, year=year, catalog=catalog, regions=regions)
     lines = text.split("\n")
-    table_facts, table_lines = _table_facts(lines, ctx)
+    table_facts, table_lines = find_table_facts(lines, ctx)
     prose = figures_frame(ProseExtractor(ctx).extract(lines, table_lines), ctx, FACT_SCHEMA)
     return pl.concat([table_facts.select(list(FACT_SCHEMA)).cast(FACT_SCHEMA), prose]).sort(
         "line", "char_start", maintain_order=True)
 
-
-def _table_facts(lines: list[str], ctx: ExtractionContext) -> tuple[pl.DataFrame, set[int]]:
-    """Facts of flattened tables and the lines they occupy (none when the table reader is absent)."""
-    try:
-        from pipelines.lib.tables import find_table_facts
-    except ImportError:
-        return pl.DataFrame(schema=FACT_SCHEMA), set()
-    return find_table_facts(lines, ctx)
