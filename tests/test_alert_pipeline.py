@@ -15,7 +15,7 @@ from pathlib import Path
 import duckdb
 import pytest
 from aiosmtpd.controller import Controller
-from test_alerting import Inbox, free_port
+from test_alerting import Inbox, PasswordCheck, free_port
 
 from pipelines.config import Paths
 from pipelines.runner import run_once, summarize
@@ -157,3 +157,26 @@ def test_without_smtp_host_the_emails_land_in_the_outbox(alert_env):
                         for f in files)
     assert recipients == [ECO, ZJG]
     assert f"2 written to {outbox} as .eml" in summarize(Paths.from_env(), run_id)
+
+
+@pytest.mark.filterwarnings("ignore:Requiring AUTH while not requiring TLS")
+def test_smtp_login_from_the_environment_and_the_password_is_never_logged_or_stored(alert_env, monkeypatch):
+    secret = "pw-9f3c1e7a-never-logged"
+    inbox, check = Inbox(), PasswordCheck("planwatch-bot", secret)
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), authenticator=check,
+                            auth_require_tls=False, auth_required=True)
+    controller.start()
+    try:
+        for name, value in {"HOST": "127.0.0.1", "PORT": str(controller.port), "SECURITY": "none",
+                            "USER": "planwatch-bot", "PASSWORD": secret}.items():
+            monkeypatch.setenv(f"PLANWATCH_SMTP_{name}", value)
+        result = run_once()
+    finally:
+        controller.stop()
+    assert result.success and check.logins == 1
+    assert sorted(received(inbox)) == [ECO, ZJG]
+    logged = "\n".join(repr(event) for event in result.all_events) + repr(result.dagster_run)
+    assert "planwatch-bot" in logged  # the user name is shown where mail goes ...
+    assert secret not in logged  # ... the password never
+    warehouse = Paths.from_env().warehouse_dir
+    assert not any(secret.encode() in f.read_bytes() for f in warehouse.rglob("*") if f.is_file())
