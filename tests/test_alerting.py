@@ -387,3 +387,53 @@ def test_bad_mail_settings_keep_alerts_pending_with_the_reason(tmp_path):
 
 def test_one_line_flattens_every_line_break():
     assert one_line("a\r\nb\u2028c\x85d\te  ") == "a b c d e"
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, written as PEM files."""
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.now()
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=1))
+            .not_valid_after(now + timedelta(days=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = folder / "cert.pem", folder / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.mark.parametrize("security", ["starttls", "ssl"])
+def test_encrypted_delivery_verifies_the_server_certificate(tmp_path, monkeypatch, security):
+    import ssl
+
+    cert_file, key_file = self_signed_certificate(tmp_path)
+    server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    server_tls.load_cert_chain(cert_file, key_file)
+    inbox = Inbox()
+    options = {"tls_context": server_tls, "require_starttls": True} if security == "starttls" else \
+        {"ssl_context": server_tls}
+    controller = Controller(inbox, hostname="127.0.0.1", port=free_port(), **options)
+    controller.start()
+    try:
+        scenario = Scenario(tmp_path)
+        settings = MailSettings.from_values("127.0.0.1", str(controller.port), security, None, None, None)
+        untrusted = scenario.run("run1", {"sd_gdp": "off_track"}, settings)  # self-signed: refused
+        assert untrusted["pending"] == 1 and "CERTIFICATE_VERIFY_FAILED" in scenario.alerts()["last_error"][0]
+        monkeypatch.setenv("SSL_CERT_FILE", str(cert_file))  # now the client trusts it
+        trusted = scenario.run("run2", {"sd_gdp": "off_track"}, settings)
+    finally:
+        controller.stop()
+    assert trusted["sent"] == 1 and [r for r, _ in inbox.take()] == [["default@planwatch.example"]]
