@@ -11,14 +11,17 @@ import dagster as dg
 
 from pipelines.lib.fanout import fan_out
 
+DEFS_DIR = Path(__file__).parent / "defs"
+
 
 def executor() -> dg.ExecutorDefinition:
     choice = fan_out()
     if choice.executor == "multiprocess":
         # forkserver with the code location preloaded: a step process starts without re-importing it.
+        preload = ["pipelines.definitions", *(f"pipelines.defs.{p.stem}" for p in sorted(DEFS_DIR.glob("*.py")))]
         return dg.multiprocess_executor.configured({
             "max_concurrent": choice.max_concurrent,
-            "start_method": {"forkserver": {"preload_modules": ["pipelines.definitions"]}},
+            "start_method": {"forkserver": {"preload_modules": preload}},
         })
     return dg.in_process_executor
 

@@ -1,0 +1,310 @@
+"""Time Planwatch on synthetic corpora of several sizes.
+
+    python -m benchmarks.run_benchmarks --sizes 100,1000,2900 --executor both
+
+For each size it generates the corpus (benchmarks/generate_corpus.py; kept and re-used while its
+parameters are unchanged), then runs the nightly job through the public entry point
+(pipelines.runner.run_once, in a child process pointed at the corpus by PLANWATCH_RAW_DIR and
+PLANWATCH_WAREHOUSE_DIR) and records
+
+- full run: wall time, time per stage (Dagster step durations; parallel chunks summed), peak
+  memory of the process tree (psutil, sampled every 0.1 s) and the largest single process;
+- incremental run: one document changed, the facts cache warm: the same numbers, and how many
+  documents were extracted again;
+- with --executor both: the same full run under the multiprocess executor, and whether the
+  warehouse tables came out identical;
+- extraction throughput (on the smallest size): MB of text per second through
+  pipelines.lib.extraction.extract_facts, next to one compiled regular-expression pass over the
+  same text (the floor for reading it once), and their ratio.
+
+Results go to benchmarks/results/<UTC time>.json and, as a Markdown table, to stdout.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import resource
+import shutil
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import psutil
+
+from benchmarks.generate_corpus import DEFAULT_MIX, generate
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+WORK_DIR = REPO_ROOT / "benchmarks" / "out"
+RESULTS_DIR = REPO_ROOT / "benchmarks" / "results"
+FLOOR_PATTERN = re.compile(r"\d+(?:\.\d+)?")  # every number: what any extractor has to find at least
+PERIOD_YEARS = {"十三五": (2016, 2020), "十四五": (2021, 2025), "十五五": (2026, 2030)}
+# Tables compared between executors; columns that differ by run (ids, load times) are left out.
+COMPARED_TABLES = {"document": ["loaded_at"], "extracted_fact": [], "target": [], "observation": ["loaded_at", "run_id"],
+                   "assessment": ["run_id", "assessed_at"]}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# The child: one pipeline run, reporting its steps
+
+
+def child_run(report: Path) -> int:
+    """Run the nightly job once (executor from PLANWATCH_EXECUTOR) and write what happened to ``report``."""
+    from pipelines.runner import run_once
+
+    started = time.perf_counter()
+    result = run_once({"planwatch/benchmark": "1"})
+    wall = time.perf_counter() - started
+    steps, failures, extraction = {}, [], {}
+    for event in result.all_events:
+        if event.is_step_success:
+            steps[event.step_key] = event.event_specific_data.duration_ms / 1000
+        elif event.is_step_failure:
+            failures.append(f"{event.step_key}: {event.event_specific_data.error.message.strip()[:300]}")
+        elif event.is_step_materialization and event.asset_key.to_user_string() == "extracted_facts":
+            extraction = {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+    report.write_text(json.dumps({
+        "success": result.success, "run_id": result.run_id, "run_seconds": wall, "steps": steps,
+        "failures": failures, "extraction": extraction,
+        "maxrss_self_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        "maxrss_children_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+    }, ensure_ascii=False, default=str))
+    return 0 if result.success else 1
+
+
+def stage_of(step_key: str) -> str:
+    """'extracted_facts.extract_document_chunk[chunk_0003]' -> 'extracted_facts.extract_document_chunk'."""
+    return step_key.split("[", 1)[0]
+
+
+class TreeMemory:
+    """Peak resident memory of a process and all its descendants, sampled on a thread."""
+
+    def __init__(self, pid: int, interval: float = 0.1):
+        self.root, self.interval = psutil.Process(pid), interval
+        self.peak_tree = self.peak_single = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self) -> None:
+        while not self._stop.is_set():
+            try:
+                processes = [self.root, *self.root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            sizes = []
+            for process in processes:
+                try:
+                    sizes.append(process.memory_info().rss)
+                except psutil.NoSuchProcess:
+                    continue
+            if sizes:
+                self.peak_tree = max(self.peak_tree, sum(sizes))
+                self.peak_single = max(self.peak_single, max(sizes))
+            self._stop.wait(self.interval)
+
+    def stop(self) -> tuple[float, float]:
+        self._stop.set()
+        self._thread.join()
+        return self.peak_tree / 2**20, self.peak_single / 2**20
+
+
+def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float) -> dict:
+    """One pipeline run in a child process: its report, wall time and peak memory."""
+    report = warehouse / ".benchmark_run.json"
+    report.unlink(missing_ok=True)
+    env = {**os.environ, "PLANWATCH_RAW_DIR": str(raw), "PLANWATCH_WAREHOUSE_DIR": str(warehouse),
+           "PLANWATCH_EXECUTOR": executor}
+    env.pop("DAGSTER_HOME", None)
+    started = time.perf_counter()
+    with open(warehouse / ".benchmark_run.log", "w") as log:
+        child = subprocess.Popen([sys.executable, "-m", "benchmarks.run_benchmarks", "--child-run", str(report)],
+                                 cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+        memory = TreeMemory(child.pid)
+        try:
+            child.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    wall = time.perf_counter() - started
+    peak_tree, peak_single = memory.stop()
+    outcome = json.loads(report.read_text()) if report.exists() else {"success": False, "failures": ["no report"]}
+    stages: dict[str, float] = {}
+    for key, seconds in outcome.get("steps", {}).items():
+        stages[stage_of(key)] = stages.get(stage_of(key), 0.0) + seconds
+    return {**outcome, "executor": executor, "wall_seconds": round(wall, 2), "timed_out": child.returncode == -9,
+            "peak_tree_mb": round(peak_tree), "peak_process_mb": round(peak_single),
+            "stages": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])}}
+
+
+# ---------------------------------------------------------------------------------------------------------
+# Corpus, changes, comparisons
+
+
+def corpus(size: int, seed: int, jobs: int) -> tuple[Path, dict]:
+    """The corpus of ``size`` regions under benchmarks/out, generated unless an identical one is there."""
+    out = WORK_DIR / f"corpus_{size}"
+    marker = out / ".generated.json"
+    wanted = {"regions": size, "seed": seed, "mix": DEFAULT_MIX,
+              "generator": (REPO_ROOT / "benchmarks" / "generate_corpus.py").stat().st_mtime_ns}
+    if marker.exists() and json.loads(marker.read_text()).get("params") == wanted:
+        return out, json.loads(marker.read_text())["summary"]
+    summary = generate(out, size, seed=seed, jobs=jobs)
+    marker.write_text(json.dumps({"params": wanted, "summary": summary}))
+    return out, summary
+
+
+def change_one_document(raw: Path) -> tuple[Path, bytes]:
+    """Add one target sentence to the first five-year plan; returns the file and its original bytes."""
+    path = sorted((raw / "plans").glob("*_five_year_plan_*.txt"))[0]
+    original = path.read_bytes()
+    path.write_bytes(original + "到2025年,全社会研发经费支出占地区生产总值比重达到3.5%。\n".encode())
+    return path, original
+
+
+def table_digest(warehouse: Path) -> dict[str, str]:
+    """Order-independent digest of each compared table of the published warehouse."""
+    import duckdb
+
+    con = duckdb.connect(str(warehouse / "planwatch.duckdb"), read_only=True)
+    try:
+        digests = {}
+        for table, volatile in COMPARED_TABLES.items():
+            columns = [r[0] for r in con.execute(f"DESCRIBE {table}").fetchall() if r[0] not in volatile]
+            row = ", ".join(f'"{c}"' for c in columns)
+            digests[table] = str(con.execute(
+                f"SELECT count(*), coalesce(sum(hash({row})::HUGEINT), 0) FROM {table}").fetchall()[0])
+        return digests
+    finally:
+        con.close()
+
+
+def extraction_throughput(raw: Path) -> dict:
+    """extract_facts over every document of ``raw``, against one regex pass over the same text."""
+    import polars as pl
+
+    from pipelines.lib.extraction import extract_facts
+    from pipelines.lib.reference import load_catalog
+
+    catalog = load_catalog(raw / "reference" / "indicators.csv")
+    manifest = pl.read_csv(raw / "plans" / "manifest.csv", infer_schema=False).to_dicts()
+    texts = [(row, (raw / "plans" / row["file"]).read_text(encoding="utf-8")) for row in manifest]
+    megabytes = sum(len(text.encode()) for _, text in texts) / 1e6
+
+    started = time.perf_counter()
+    for _, text in texts:
+        for _ in FLOOR_PATTERN.finditer(text):
+            pass
+    floor = time.perf_counter() - started
+
+    started, figures = time.perf_counter(), 0
+    for row, text in texts:
+        start, end = PERIOD_YEARS.get(row["period"] or "", (None, None))
+        figures += extract_facts(text, doc=row["file"], region=row["region"], doc_type=row["doc_type"],
+                                 period_start=start, period_end=end, year=int(row["year"]), catalog=catalog).height
+    extraction = time.perf_counter() - started
+    return {"documents": len(texts), "text_mb": round(megabytes, 2), "figures": figures,
+            "extract_seconds": round(extraction, 2), "extract_mb_per_s": round(megabytes / extraction, 2),
+            "regex_floor_seconds": round(floor, 3), "floor_mb_per_s": round(megabytes / floor, 1),
+            "ratio_to_floor": round(extraction / floor, 1)}
+
+
+def machine() -> dict:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
+    return {"cpu": cpu, "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
+            "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "os": platform.platform(),
+            "python": platform.python_version(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
+            "commit": commit.stdout.strip()}
+
+
+# ---------------------------------------------------------------------------------------------------------
+
+
+def benchmark_size(size: int, executors: list[str], seed: int, jobs: int, timeout: float) -> dict:
+    raw, summary = corpus(size, seed, jobs)
+    result = {"regions": size, "corpus": summary, "runs": {}}
+    for executor in executors:
+        warehouse = WORK_DIR / f"warehouse_{size}_{executor}"
+        shutil.rmtree(warehouse, ignore_errors=True)
+        warehouse.mkdir(parents=True)
+        print(f"[{size}] full run, {executor} ...", flush=True)
+        result["runs"][f"full_{executor}"] = full = measured_run(raw, warehouse, executor, timeout)
+        if full["success"]:
+            result["runs"][f"full_{executor}"]["digest"] = table_digest(warehouse)
+        if executor == executors[0] and full["success"]:
+            path, original = change_one_document(raw)
+            try:
+                print(f"[{size}] incremental run (one document changed), {executor} ...", flush=True)
+                result["runs"][f"incremental_{executor}"] = measured_run(raw, warehouse, executor, timeout)
+            finally:
+                path.write_bytes(original)
+    digests = [r.get("digest") for k, r in result["runs"].items() if k.startswith("full_")]
+    if len(digests) > 1:
+        result["executors_identical"] = all(d is not None and d == digests[0] for d in digests)
+    return result
+
+
+def markdown(results: dict) -> str:
+    lines = ["| regions | documents | text MB | run | wall s | extraction s | other stages s | peak tree MB "
+             "| largest process MB | docs extracted / reused |",
+             "|---:|---:|---:|---|---:|---:|---:|---:|---:|---|"]
+    for size in results["sizes"]:
+        for name, run in size["runs"].items():
+            stages = run.get("stages", {})
+            extraction = sum(v for k, v in stages.items() if k.startswith("extracted_facts"))
+            other = sum(v for k, v in stages.items() if not k.startswith("extracted_facts"))
+            docs = run.get("extraction", {})
+            status = "" if run.get("success") else " (FAILED)" if not run.get("timed_out") else " (TIMED OUT)"
+            lines.append(
+                f"| {size['regions']} | {size['corpus']['documents']} | {size['corpus']['text_mb']} | {name}{status} "
+                f"| {run['wall_seconds']} | {extraction:.1f} | {other:.1f} | {run['peak_tree_mb']} "
+                f"| {run['peak_process_mb']} | {docs.get('documents extracted', '?')} / "
+                f"{docs.get('documents from cache', '?')} |")
+    if "throughput" in results:
+        t = results["throughput"]
+        lines += ["", f"Extraction throughput ({t['documents']} documents, {t['text_mb']} MB): "
+                      f"{t['extract_mb_per_s']} MB/s ({t['extract_seconds']} s); one regex pass: {t['floor_mb_per_s']} MB/s "
+                      f"({t['regex_floor_seconds']} s); ratio {t['ratio_to_floor']}x."]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sizes", default="100,1000,2900", help="region counts, comma-separated")
+    parser.add_argument("--executor", choices=["in_process", "multiprocess", "both"], default="in_process")
+    parser.add_argument("--seed", type=int, default=2026)
+    parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for corpus generation")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds before a run is stopped")
+    parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--child-run", type=Path, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child_run:
+        return child_run(args.child_run)
+
+    executors = ["in_process", "multiprocess"] if args.executor == "both" else [args.executor]
+    sizes = sorted(int(s) for s in args.sizes.split(","))
+    results = {"taken_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), "sizes": []}
+    if not args.no_throughput:
+        raw, _ = corpus(sizes[0], args.seed, args.jobs)
+        print(f"[{sizes[0]}] extraction throughput ...", flush=True)
+        results["throughput"] = extraction_throughput(raw)
+    for size in sizes:
+        results["sizes"].append(benchmark_size(size, executors, args.seed, args.jobs, args.timeout))
+        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
+        (RESULTS_DIR / f"{results['taken_at'].replace(':', '')}.json").write_text(
+            json.dumps(results, ensure_ascii=False, indent=1))
+    print(markdown(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

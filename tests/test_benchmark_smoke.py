@@ -1,0 +1,54 @@
+"""The benchmark corpus generator at smoke size, and one pipeline run on what it writes."""
+
+from __future__ import annotations
+
+import duckdb
+import polars as pl
+
+from benchmarks.generate_corpus import generate
+from pipelines.runner import run_once
+
+
+def files(root):
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def test_the_generator_is_repeatable_and_a_smaller_corpus_is_a_prefix_of_a_larger(tmp_path):
+    summary = generate(tmp_path / "a", 3, seed=7)
+    generate(tmp_path / "b", 3, seed=7)
+    assert files(tmp_path / "a") == files(tmp_path / "b")
+    assert summary["documents"] == 18 and summary["statistics_rows"] == 3 * 40 * 10
+
+    generate(tmp_path / "c", 5, seed=7)
+    small, large = files(tmp_path / "a" / "plans"), files(tmp_path / "c" / "plans")
+    assert all(large[name] == content for name, content in small.items() if name != "manifest.csv")
+
+    regions = pl.read_csv(tmp_path / "c" / "reference" / "regions.csv", infer_schema=False)
+    counties = regions.filter(pl.col("level") == "county")
+    assert counties.height == 5 and regions["name_zh"].n_unique() == regions.height
+    assert counties["region_code"].str.contains(r"^\d{6}$").all()
+    assert counties["parent_code"].is_in(regions["region_code"].implode()).all()
+
+
+def test_the_pipeline_runs_on_a_smoke_corpus(tmp_path, monkeypatch):
+    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
+    generate(raw, 3, seed=2026)
+    monkeypatch.setenv("PLANWATCH_RAW_DIR", str(raw))
+    monkeypatch.setenv("PLANWATCH_WAREHOUSE_DIR", str(warehouse))
+    for name in ("PLANWATCH_SMTP_HOST", "PLANWATCH_EXECUTOR", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+
+    result = run_once()
+    assert result.success
+
+    con = duckdb.connect(str(warehouse / "planwatch.duckdb"), read_only=True)
+    try:
+        count = lambda sql: con.execute(sql).fetchall()[0][0]  # noqa: E731
+        assert count("SELECT count(*) FROM document") == 18
+        assert count("SELECT count(DISTINCT doc_id) FROM extracted_fact") >= 15
+        assert count("SELECT count(*) FROM extracted_fact WHERE indicator_key = 'gdp'") > 0
+        # The statistics files give 3 regions x 40 indicators x 10 years.
+        assert count("SELECT count(*) FROM observation WHERE source_file LIKE 'stats_%' AND region_code IS NOT NULL") >= 1000
+        assert count("SELECT count(*) FROM target") > 0
+    finally:
+        con.close()
