@@ -45,7 +45,7 @@ def assessments(
     """One status per target for this run, with the numbers behind it."""
     frame = assess_targets(
         targets.rows, observations.rows, load_catalog(planwatch.paths.indicator_catalog),
-        run_id=context.run_id, assessed_at=datetime.now(),
+        run_id=context.run.run_id, assessed_at=datetime.now(),
     )
     counts = frame.group_by("status").len().sort("status")
     context.add_output_metadata({"assessments": frame.height,

@@ -27,7 +27,7 @@ def alerts(context: dg.AssetExecutionContext, planwatch: PlanwatchResource, mail
     settings = mail.settings
     context.log.info(f"alert delivery: {settings.describe()}")
     with planwatch.warehouse.connect() as con:
-        counts = run_alerts(con, run_id=context.run_id, routing_file=paths.alert_routing, mail=settings,
+        counts = run_alerts(con, run_id=context.run.run_id, routing_file=paths.alert_routing, mail=settings,
                             outputs=AlertOutputs(reports_dir=paths.reports_dir, outbox_dir=paths.outbox_dir))
     if counts["emails_not_sent"]:
         context.log.warning(f"{counts['emails_not_sent']} email(s) not delivered; their alerts stay pending")

@@ -30,7 +30,7 @@ def warehouse_tables(
     rejected = pl.concat([s.rejected for s in (plan_documents, extracted_facts, statistics_files, observations, targets)])
     with wh.connect() as con:
         counts = load_run(
-            wh, con, run_id=context.run_id, loaded_at=datetime.now(),
+            wh, con, run_id=context.run.run_id, loaded_at=datetime.now(),
             regions=load_regions(paths.regions), catalog=load_catalog(paths.indicator_catalog),
             documents=plan_documents.rows, facts=extracted_facts.rows, targets=targets.rows,
             observations=observations.rows, assessments=assessments, rejected=rejected,
