@@ -8,8 +8,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from pipelines.defs.automation import JOB_NAME, nightly_schedule, raw_files_sensor
 from pipelines.definitions import defs
+from pipelines.defs.automation import JOB_NAME, nightly_schedule, raw_files_sensor
 
 
 def test_code_location_loads_every_stage():
