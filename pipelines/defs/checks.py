@@ -13,6 +13,7 @@
 
 
 from datetime import datetime
+from pathlib import Path
 
 import dagster as dg
 import polars as pl
@@ -67,9 +68,9 @@ def boundary_check(boundary: schemas.Boundary) -> dg.AssetChecksDefinition:
     return check
 
 
-def suite_check(suite: SuiteResult) -> dg.AssetCheckResult:
+def suite_check(suite: SuiteResult, page: Path | None) -> dg.AssetCheckResult:
     failed = suite.expectations.filter(~pl.col("success"))
-    rows = suite.failures.select("check_name", "severity", "location", "region_code", "indicator_key", "year",
+    rows = suite.failures.select("check_name", "severity", "source_file", "location", "region_code", "indicator_key", "year",
                                  "target_id", "detail")
     return dg.AssetCheckResult(
         check_name=f"gx_{suite.table}",
@@ -83,6 +84,7 @@ def suite_check(suite: SuiteResult) -> dg.AssetCheckResult:
             "results": markdown(suite.expectations.select("check", "severity", "success", "unexpected", "examples")
                                 .sort("success")),
             "failing rows (first 20)": markdown(rows),
+            **({"data docs page": dg.MetadataValue.path(str(page))} if page else {}),
         },
     )
 
@@ -99,7 +101,7 @@ def warehouse_validation(context: dg.AssetExecutionContext, planwatch: Planwatch
     alerts on them held; Data Docs rebuilt in <warehouse>/data_docs/."""
     docs_dir = planwatch.paths.data_docs_dir
     with planwatch.warehouse.connect() as con:
-        outcome = validate_warehouse(con, run_id=context.run_id, docs_dir=docs_dir, found_at=datetime.now())
+        outcome = validate_warehouse(con, run_id=context.run.run_id, docs_dir=docs_dir, found_at=datetime.now())
     errors = sum(s.failures.filter(pl.col("severity") == "error").height for s in outcome.suites)
     if errors or outcome.quarantined_issues:
         context.log.warning(f"{errors + outcome.quarantined_issues} broken row(s): alerts on them are held")
@@ -111,7 +113,7 @@ def warehouse_validation(context: dg.AssetExecutionContext, planwatch: Planwatch
             "issues (warning)": sum(s.failures.filter(pl.col("severity") == "warning").height for s in outcome.suites),
             "data docs": dg.MetadataValue.path(str(outcome.docs_index)),
         },
-        check_results=[suite_check(s) for s in outcome.suites],
+        check_results=[suite_check(s, outcome.pages.get(s.table)) for s in outcome.suites],
     )
 
 

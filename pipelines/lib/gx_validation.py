@@ -96,6 +96,7 @@ class SuiteResult:
 class WarehouseValidation:
     suites: list[SuiteResult]
     docs_index: Path | None
+    pages: dict[str, Path]  # table -> this run's Data Docs page of its suite (static HTML)
     issues: int
     quarantined_issues: int
 
@@ -137,7 +138,7 @@ def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
 def table_frame(con: duckdb.DuckDBPyConnection, table: str, *, run_id: str) -> pl.DataFrame:
     sql = FRAMES.get(table, f"SELECT * FROM {table}")
     params = {k: v for k, v in {"run_id": run_id, "yoy_kinds": list(YOY_VALUE_KINDS)}.items() if f"${k}" in sql}
-    return pl.DataFrame(pl.from_arrow(con.execute(sql, params).to_arrow_table()))
+    return con.sql(sql, params=params).pl()
 
 
 def _context(docs_dir: Path | None):
@@ -300,4 +301,6 @@ def validate_warehouse(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir:
     quarantined = record_quarantine_issues(con, run_id=run_id, found_at=found_at)
     results, index = run_suites(con, run_id=run_id, docs_dir=docs_dir)
     issues = record_results(con, results, found_at=found_at)
-    return WarehouseValidation(results, index, issues, quarantined)
+    pages = {} if docs_dir is None else {
+        r.table: page for r in results for page in (docs_dir / "validations" / r.table).rglob("*.html")}
+    return WarehouseValidation(results, index, pages, issues, quarantined)

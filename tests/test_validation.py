@@ -1,0 +1,303 @@
+"""Validation at every boundary, end to end: broken statistics are caught by the right layer,
+quarantined with their reason, visible as failed Dagster checks, and no alert goes out for them;
+the Great Expectations suites catch what reaches the warehouse and build Data Docs that open."""
+
+from __future__ import annotations
+
+import csv
+import email
+import json
+import re
+import shutil
+import subprocess
+from datetime import datetime
+from email import policy
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+import polars as pl
+import pytest
+
+from pipelines.config import EXPECTATIONS_DIR, SQL_DIR, Paths
+from pipelines.lib.gx_validation import load_suite, suite_names, validate_warehouse
+from pipelines.lib.observations import OBSERVATION_SCHEMA
+from pipelines.lib.reference import load_catalog, load_regions
+from pipelines.lib.warehouse import Warehouse
+from pipelines.runner import run_once, summarize
+from tests.conftest import DEFAULT_RAW
+
+STATS_HEADER = ["region", "indicator_key", "indicator_text", "year", "value", "unit", "source_title", "source_url",
+                "source_note", "quote"]
+# The housing target of 椒江区 slips on the embedded data, so an alert would go out for it.
+HOUSING = ("331002", "housing_security_coverage_rate")
+PM25_ZJG = ("320582", "pm25_concentration")
+
+
+def write_statistics(path: Path, rows: list[dict]) -> None:
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=STATS_HEADER)
+        writer.writeheader()
+        writer.writerows({k: row.get(k, "") for k in STATS_HEADER} for row in rows)
+
+
+def query(db: Path, sql: str, params: list | None = None) -> pl.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.sql(sql, params=params or []).pl()
+    finally:
+        con.close()
+
+
+def check_results(result) -> dict[str, dg.AssetCheckEvaluation]:
+    return {e.check_name: e for e in result.get_asset_check_evaluations()}
+
+
+def outbox_text(outbox: Path) -> str:
+    texts = []
+    for eml in sorted(outbox.glob("*.eml")) if outbox.exists() else []:
+        message = email.message_from_bytes(eml.read_bytes(), policy=policy.default)
+        texts.append(message.get_body(preferencelist=("plain",)).get_content())
+    return "\n".join(texts)
+
+
+# --- the five broken statistics of the issue, through the whole nightly job -----------------------------
+
+BROKEN_ROWS = [  # row numbers: header is row 1
+    {"region": "椒江区", "indicator_key": "housing_security_coverage_rate", "year": "2022", "value": "130",
+     "unit": "%"},                                                                                     # row 2
+    {"region": "张家港市", "indicator_key": "pm25_concentration", "year": "2021", "value": "3500",
+     "unit": "微克/立方米"},                                                                            # row 3
+    {"region": "张家港市", "indicator_key": "gdp", "year": "2202", "value": "3100", "unit": "亿元"},      # row 4
+    {"region": "火星市", "indicator_key": "gdp", "year": "2021", "value": "120", "unit": "亿元"},        # row 5
+    {"region": "张家港市", "indicator_key": "general_public_budget_revenue", "year": "2022", "value": "250",
+     "unit": "亿元"},                                                                                   # row 6
+    {"region": "张家港市", "indicator_key": "general_public_budget_revenue", "year": "2022", "value": "260",
+     "unit": "亿元"},                                                                                   # row 7
+    # Plausible but suspicious: 39 in 2019 (embedded data), 250 in 2020 (a factor of 6.4).
+    {"region": "张家港市", "indicator_key": "pm25_concentration", "year": "2020", "value": "250",
+     "unit": "微克/立方米"},                                                                            # row 8
+]
+# Which layer catches what: the pandera boundary (validate:<check>) or the statistics normalizer
+# (normalize), whichever comes first. Year 2202 and an unknown region never become observations, and a
+# key given two values in one file is settled by neither row: the normalizer refuses them. Should it
+# let any of them through, the pandera checks in the second column catch it at the observations boundary.
+CAUGHT_BY = {
+    "row 2": ("validate:share_in_percent_within_0_100", "130"),
+    "row 3": ("validate:concentration_within_0_1000", "3500"),
+    "row 4": ("normalize|validate:year:less_than_or_equal_to", "2202"),
+    "row 5": ("normalize|validate:region_code:str_matches", "火星市"),
+    "row 6": ("normalize|validate:key_is_unique", "general_public_budget_revenue|conflicting"),
+    "row 7": ("normalize|validate:key_is_unique", "general_public_budget_revenue|conflicting"),
+}
+
+
+@pytest.fixture
+def broken_run(planwatch_env):
+    write_statistics(planwatch_env["raw"] / "statistics" / "broken_stats.csv", BROKEN_ROWS)
+    result = run_once()
+    return result, Paths.from_env()
+
+
+def test_broken_statistics_are_caught_quarantined_visible_and_never_alerted(broken_run):
+    result, paths = broken_run
+    assert result.success  # one bad file never stops the run
+    db = paths.warehouse_db
+
+    # Caught by the right layer and quarantined with a reason that names the value.
+    refused = query(db, "SELECT location, stage, reason, raw FROM rejected_row WHERE run_id = ? "
+                        "AND source_file = 'broken_stats.csv'", [result.run_id])
+    by_location = {row["location"]: row for row in refused.iter_rows(named=True)}
+    for location, (stages, words) in CAUGHT_BY.items():
+        row = by_location[location]
+        assert re.fullmatch(stages, row["stage"]), (location, row["stage"])
+        assert re.search(words, row["reason"]), (location, row["reason"])
+    assert "row 8" not in by_location  # implausible is not broken: it is kept
+    assert json.loads(by_location["row 2"]["raw"])["value"] == 130.0
+
+    # None of them reached the observations the assessments are judged on.
+    observed = query(db, "SELECT * FROM observation")
+    assert observed.filter(pl.col("year") == 2202).is_empty()
+    assert observed.filter((pl.col("region_code") == HOUSING[0]) & (pl.col("indicator_key") == HOUSING[1])
+                           & (pl.col("value") > 100)).is_empty()
+    assert observed.filter(pl.col("value") == 3500).is_empty()
+    assert observed.filter((pl.col("indicator_key") == "general_public_budget_revenue")
+                           & pl.col("value").is_in([250.0, 260.0])).is_empty()
+
+    # Visible as failed checks in Dagster, with the rows.
+    checks = check_results(result)
+    valid_observations = checks["valid_observations"]
+    assert not valid_observations.passed and valid_observations.severity == dg.AssetCheckSeverity.ERROR
+    assert valid_observations.metadata["rows quarantined by pandera"].value >= 2
+    quarantined_table = valid_observations.metadata["quarantined rows"].value
+    assert "share_in_percent_within_0_100" in quarantined_table and "broken_stats.csv" in quarantined_table
+    assert "row 4" in valid_observations.metadata["refused rows"].value
+    # The year-over-year jump: a warning, shown on the observation suite, blocking nothing.
+    gx_observation = checks["gx_observation"]
+    assert not gx_observation.passed and gx_observation.severity == dg.AssetCheckSeverity.WARN
+    assert "year_over_year_plausible" in gx_observation.metadata["results"].value
+    assert checks["gx_region"].passed and checks["gx_target"].passed
+
+    issues = query(db, "SELECT * FROM validation_issue WHERE run_id = ?", [result.run_id])
+    errors = issues.filter(pl.col("severity") == "error")
+    assert {(r["region_code"], r["indicator_key"]) for r in errors.iter_rows(named=True)} >= {HOUSING, PM25_ZJG}
+    warning = issues.filter(pl.col("severity") == "warning").row(0, named=True)
+    assert (warning["region_code"], warning["indicator_key"], warning["year"]) == (*PM25_ZJG, 2020)
+    assert warning["check_name"] == "observation.year_over_year_plausible"
+
+    # No alert goes out for the quarantined rows: the slip of the housing target is held, and says why.
+    alerts = query(db, """SELECT a.state, a.hold_reason FROM alert a JOIN target t USING (target_id)
+                          WHERE t.region_code = ? AND t.indicator_key = ?""", list(HOUSING))
+    assert not alerts.is_empty()
+    assert set(alerts["state"]) == {"held"}
+    assert all("share_in_percent_within_0_100" in r for r in alerts["hold_reason"])
+    assert "住房保障受益覆盖率" not in outbox_text(paths.outbox_dir)
+
+    # Data Docs are built and linked from the run summary.
+    assert (paths.data_docs_dir / "index.html").exists()
+    assert str(paths.data_docs_dir / "index.html") in summarize(paths, result.run_id)
+
+
+def test_a_broken_row_already_in_the_warehouse_is_caught_by_the_suites(planwatch_env):
+    """A row that got into the published warehouse (a hand edit, an older version) fails the suites:
+    the check fails with ERROR, the row is quarantined with its check, and alerts on it are held."""
+    wh = Warehouse(planwatch_env["warehouse"])
+    wh.begin()
+    with wh.connect() as con:
+        wh.append_rows(con, "observation", pl.DataFrame([
+            {"region_code": HOUSING[0], "indicator_key": HOUSING[1], "year": 2019, "value": 130.0, "unit": "%",
+             "value_type": "level", "source": "手工录入", "source_file": "hand_edit", "location": "row 1",
+             "is_chosen": False},
+            {"region_code": "999999", "indicator_key": "gdp", "year": 2019, "value": 10.0, "unit": "亿元",
+             "value_type": "level", "source": "手工录入", "source_file": "hand_edit", "location": "row 2",
+             "is_chosen": False},
+        ], schema={k: v for k, v in OBSERVATION_SCHEMA.items() if k not in ("source_url", "evidence")}))
+    wh.publish()
+
+    result = run_once()
+    assert result.success
+    gx_observation = check_results(result)["gx_observation"]
+    assert not gx_observation.passed and gx_observation.severity == dg.AssetCheckSeverity.ERROR
+    assert "hand_edit" in gx_observation.metadata["failing rows (first 20)"].value
+
+    db = planwatch_env["warehouse"] / "planwatch.duckdb"
+    refused = query(db, "SELECT location, stage, reason FROM rejected_row WHERE run_id = ? "
+                        "AND source_file = 'hand_edit' ORDER BY location", [result.run_id])
+    assert refused["stage"].to_list() == ["validate:observation.share_within_0_100",
+                                          "validate:observation.region_known"]
+    assert "value=130.0" in refused["reason"][0] and "region_code=999999" in refused["reason"][1]
+    held = query(db, """SELECT a.state FROM alert a JOIN target t USING (target_id)
+                        WHERE t.region_code = ? AND t.indicator_key = ?""", list(HOUSING))
+    assert set(held["state"]) == {"held"}
+
+
+# --- the suites themselves ---------------------------------------------------------------------------------
+
+def warehouse_tables() -> set[str]:
+    ddl = (SQL_DIR / "schema.sql").read_text(encoding="utf-8")
+    return set(re.findall(r"CREATE TABLE IF NOT EXISTS (\w+)", ddl)) - {"validation_issue"}
+
+
+def test_one_suite_per_warehouse_table_each_expectation_named_once():
+    assert set(suite_names()) == warehouse_tables()
+    for name in suite_names():
+        spec = load_suite(name)
+        checks = [e["meta"]["check"] for e in spec["expectations"]]
+        assert len(checks) == len(set(checks)), name
+        assert {e.get("severity", "critical") for e in spec["expectations"]} <= {"critical", "warning"}
+    assert json.loads((EXPECTATIONS_DIR / "observation.json").read_text(encoding="utf-8"))["expectations"]
+
+
+@pytest.fixture
+def small_warehouse(tmp_path) -> tuple[Warehouse, Path]:
+    """A staging warehouse with the reference tables and a few observations, some of them broken."""
+    wh = Warehouse(tmp_path / "warehouse")
+    wh.begin()
+    good = {"unit": "微克/立方米", "value_type": "level", "source": "公报", "is_chosen": True, "source_rank": 2,
+            "source_kind": "bulletin", "source_file": "s.csv"}
+    rows = [
+        {**good, "region_code": "320582", "indicator_key": "pm25_concentration", "year": 2018, "value": 41.0,
+         "location": "row 2"},
+        {**good, "region_code": "320582", "indicator_key": "pm25_concentration", "year": 2019, "value": 39.0,
+         "location": "row 3"},
+        {**good, "region_code": "320582", "indicator_key": "pm25_concentration", "year": 2020, "value": 240.0,
+         "location": "row 4"},  # x6.2 in a year: implausible
+        {**good, "region_code": "320582", "indicator_key": "pm25_concentration", "year": 2021, "value": 3500.0,
+         "location": "row 5"},  # impossible
+        {**good, "region_code": "999999", "indicator_key": "pm25_concentration", "year": 2021, "value": 30.0,
+         "location": "row 6"},  # no such region
+        {**good, "region_code": "320582", "indicator_key": "rd_expenditure_share_gdp", "year": 2021, "value": 130.0,
+         "unit": "%", "location": "row 7"},  # a share of 130 %
+    ]
+    with wh.connect() as con:
+        wh.replace_rows(con, "region", load_regions(DEFAULT_RAW / "reference" / "regions.csv"))
+        wh.replace_rows(con, "indicator", load_catalog(DEFAULT_RAW / "reference" / "indicators.csv"))
+        wh.append_rows(con, "observation", pl.DataFrame(rows, schema=OBSERVATION_SCHEMA))
+    return wh, tmp_path / "warehouse" / "data_docs"
+
+
+def test_suites_sort_broken_from_implausible_and_build_data_docs(small_warehouse):
+    wh, docs_dir = small_warehouse
+    with wh.connect() as con:
+        outcome = validate_warehouse(con, run_id="run-1", docs_dir=docs_dir, found_at=datetime(2026, 1, 1))
+        issues = con.sql("SELECT * FROM validation_issue").pl()
+        refused = con.execute("SELECT location, stage, reason FROM rejected_row ORDER BY location").fetchall()
+
+    suites = {s.table: s for s in outcome.suites}
+    assert set(suites) == warehouse_tables()
+    observation = suites["observation"]
+    assert not observation.passed and observation.severity == "error"
+    failed = set(observation.expectations.filter(~pl.col("success"))["check"])
+    assert failed == {"observation.concentration_within_0_1000", "observation.region_known",
+                      "observation.share_within_0_100", "observation.year_over_year_plausible"}
+    assert all(suites[t].passed for t in suites if t != "observation")  # empty tables pass
+
+    # Broken rows: an error issue each, and quarantined with their check; the implausible one: a warning only.
+    assert refused == [
+        ("row 5", "validate:observation.concentration_within_0_1000",
+         "observation: value=3500.0: a concentration in 微克/立方米 (PM2.5) lies within 0–1000"),
+        ("row 6", "validate:observation.region_known",
+         "observation: region_code=999999: the observation's region is in the region table"),
+        ("row 7", "validate:observation.share_within_0_100",
+         "observation: value=130.0: a share in % lies within 0–100"),
+    ]
+    warnings = issues.filter(pl.col("severity") == "warning").sort("year")
+    assert warnings["year"].to_list() == [2020, 2021]  # 39 -> 240 (x6.2), and 240 -> 3500
+    assert set(warnings["check_name"]) == {"observation.year_over_year_plausible"}
+    assert "yoy_ratio=6.15" in warnings["detail"][0]
+    assert issues.filter(pl.col("severity") == "error").height == 3
+
+    # Data Docs: the index links every suite and this run's result of each; every page is a file.
+    index = docs_dir / "index.html"
+    assert index == outcome.docs_index and index.exists()
+    pages = set(re.findall(r"(?:expectations|validations)/[^\"']+?\.html", index.read_text(encoding="utf-8")))
+    assert {f"expectations/{name}.html" for name in suite_names()} <= pages
+    assert {p.split("/")[1] for p in pages if p.startswith("validations/")} == set(suite_names())
+    assert all((docs_dir / page).exists() for page in pages)
+    assert outcome.pages["observation"].parent.parent.name == "run-1"
+    assert "yoy_ratio" in outcome.pages["observation"].read_text(encoding="utf-8")
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium to open the page")
+def test_data_docs_open_in_a_browser(small_warehouse):
+    wh, docs_dir = small_warehouse
+    with wh.connect() as con:
+        outcome = validate_warehouse(con, run_id="run-1", docs_dir=docs_dir, found_at=datetime(2026, 1, 1))
+    # Offline here: the CDN styles and scripts fail fast instead of waiting for the network.
+    dom = subprocess.run(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--host-resolver-rules=MAP * ~NOTFOUND",
+         "--dump-dom", outcome.pages["observation"].as_uri()],
+        capture_output=True, text=True, timeout=120, check=True).stdout
+    body = re.sub(r"<script.*?</script>", "", dom, flags=re.S)  # what the page shows, not its scripts
+    assert "Expectation Suite" in body and "observation" in body and "yoy_ratio" in body
+
+
+def test_warehouse_validation_runs_before_report_and_alerts():
+    from pipelines.definitions import defs
+
+    graph = defs().resolve_asset_graph()
+    for asset in ("report", "alerts"):
+        assert dg.AssetKey("warehouse_validation") in graph.get(dg.AssetKey(asset)).parent_keys
+    checks = {(k.asset_key.to_user_string(), k.name) for k in graph.asset_check_keys}
+    assert {("warehouse_validation", f"gx_{name}") for name in suite_names()} <= checks
+    assert {("observations", "valid_observations"), ("targets", "valid_targets")} <= checks
