@@ -32,8 +32,14 @@ FACTS_WITH_DOC_ID = {**FACT_SCHEMA, "doc_id": pl.String}
 CACHED_SCHEMA = {**FACT_SCHEMA, "_source": pl.String}
 
 
+CACHE_DIR_ENV = "PLANWATCH_FACTS_CACHE_DIR"
+
+
 def cache_dir(warehouse_dir: Path) -> Path:
-    return Path(warehouse_dir) / "cache" / "facts"
+    """PLANWATCH_FACTS_CACHE_DIR when set (e.g. a shared folder for workers on several machines),
+    else <warehouse_dir>/cache/facts."""
+    configured = os.environ.get(CACHE_DIR_ENV)
+    return Path(configured).resolve() if configured else Path(warehouse_dir) / "cache" / "facts"
 
 
 def _lib_imports(module: str) -> set[str]:
