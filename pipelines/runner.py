@@ -64,6 +64,9 @@ def summarize(paths: Paths, run_id: str) -> str:
         statuses = con.execute(
             "SELECT status, count(*) FROM assessment WHERE run_id = ? GROUP BY status ORDER BY status", [run_id]
         ).fetchall()
+        issues = con.execute(
+            "SELECT severity, count(*) FROM validation_issue WHERE run_id = ? GROUP BY severity ORDER BY severity",
+            [run_id]).fetchall()
         lines = [
             f"documents read        {one('SELECT count(*) FROM document')}",
             f"figures extracted     {one('SELECT count(*) FROM extracted_fact')}",
@@ -73,7 +76,10 @@ def summarize(paths: Paths, run_id: str) -> str:
             f"assessments           {sum(n for _, n in statuses)}: "
             + (", ".join(f"{s} {n}" for s, n in statuses) or "none"),
             *alert_summary(con, run_id, paths.outbox_dir),
-            f"rejected rows         {one('SELECT count(*) FROM rejected_row WHERE run_id = ?', run_id)}",
+            f"rejected rows         {one('SELECT count(*) FROM rejected_row WHERE run_id = ?', run_id)}"
+            " (reasons: SELECT * FROM rejected_row)",
+            "validation issues     " + (", ".join(f"{s} {n}" for s, n in issues) or "none")
+            + (" (errors hold the alerts of the rows they touch)" if any(s == "error" for s, _ in issues) else ""),
             f"warehouse             {db}",
             f"report                {paths.reports_dir / REPORT_PAGE}",
         ]
