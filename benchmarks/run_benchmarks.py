@@ -122,7 +122,8 @@ def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float) -> d
     report.unlink(missing_ok=True)
     env = {**os.environ, "PLANWATCH_RAW_DIR": str(raw), "PLANWATCH_WAREHOUSE_DIR": str(warehouse),
            "PLANWATCH_EXECUTOR": executor}
-    env.pop("DAGSTER_HOME", None)
+    for name in ("DAGSTER_HOME", "PLANWATCH_FACTS_CACHE_DIR", "PLANWATCH_SMTP_HOST"):  # own instance, cache, outbox
+        env.pop(name, None)
     started = time.perf_counter()
     with open(warehouse / ".benchmark_run.log", "w") as log:
         child = subprocess.Popen([sys.executable, "-m", "benchmarks.run_benchmarks", "--child-run", str(report)],
