@@ -13,7 +13,8 @@ import re
 from dataclasses import dataclass
 
 from pipelines.lib.indicator_match import IndicatorMatcher, IndicatorMention
-from pipelines.lib.numbers import CHANGE, Quantity, units_compatible
+from pipelines.lib.numbers import CHANGE, Quantity
+from pipelines.lib.units import units_compatible
 
 # A comma between digits that reads as a thousands separator (12,673.8) cuts nothing.
 _CLAUSE_END = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|(?<!\d):|:(?!\d)")
@@ -73,7 +74,7 @@ class Attributor:
     def unit_fits(self, q: Quantity, key: str | None, text: str) -> bool:
         if key is None:
             return False
-        if q.form in ("structure", "ratio") or q.unit in ("倍", "个百分点", "百分点"):
+        if q.form in ("structure", "ratio") or q.unit in ("倍", "个百分点"):
             return True
         if q.unit == "%" and CHANGE.search(text[max(0, q.start - 8):q.start]):
             return True  # a change in % fits any indicator

@@ -9,6 +9,9 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from pipelines.lib.units import spell
+from pipelines.lib.units import units_compatible as units_compatible  # re-exported: read with the numbers
+
 # Base units, longest first inside the alternation (the regex tries them in order).
 _BASE_UNITS = sorted(
     [
@@ -42,7 +45,6 @@ FIGURE = re.compile(
     rf"(?P<unit>{UNIT_PATTERN})?"
     rf"|(?<=[超逾至少达])(?P<cn>[一二两三四五六七八九十百千]{{1,3}})(?P<cn_unit>{UNIT_PATTERN})"
 )
-_SPACES = re.compile(r"\s+")
 
 
 @dataclass(frozen=True)
@@ -104,7 +106,7 @@ def find_quantities(text: str) -> list[Quantity]:
         elif m.group("ratio"):
             found.append(Quantity(m.start("ratio"), m.end(), float(m.group("ratio")), "", "ratio", 0, m.end("ratio")))
         elif m.group("outer"):
-            unit = spell_unit(m.group("pair_unit"))
+            unit = spell(m.group("pair_unit"))
             found.append(Quantity(m.start("outer"), m.end("outer"), float(m.group("outer")), unit, "number", 1,
                                   m.end("outer")))
             found.append(Quantity(m.start("inner"), m.end("inner"), float(m.group("inner")), unit, "number", 2,
@@ -112,7 +114,7 @@ def find_quantities(text: str) -> list[Quantity]:
         elif m.group("cn"):
             value = chinese_number(m.group("cn"))
             if value is not None:
-                found.append(Quantity(m.start("cn"), m.end(), value, spell_unit(m.group("cn_unit")), "number", 0,
+                found.append(Quantity(m.start("cn"), m.end(), value, spell(m.group("cn_unit")), "number", 0,
                                       m.end("cn")))
         else:
             num = m.group("num")
@@ -120,7 +122,7 @@ def find_quantities(text: str) -> list[Quantity]:
                 continue
             if text[m.end("num"):m.end("num") + 1] in ("月", "日", "号"):
                 continue
-            unit = spell_unit(m.group("unit") or m.group("unit_lo") or "")
+            unit = spell(m.group("unit") or m.group("unit_lo") or "")
             form = "range" if m.group("num_hi") else "number"
             found.append(Quantity(m.start(), m.end(), float(num.replace(",", "")), unit, form, 0, m.end("num")))
     return found
@@ -171,48 +173,3 @@ def comparator(before: str, after: str, *, reported: bool, clause: str = "") -> 
     if any(w in clause for w in _AIMING):
         return ">=", "before"
     return "=", ""
-
-
-# --- units ---------------------------------------------------------------------------------------
-
-_SPELLING = {"个百分比": "个百分点", "名": "人", "m2": "平方米", "m²": "平方米", "㎡": "平方米", "km2": "平方公里", "km": "公里", "千米": "公里"}
-_SPELL = re.compile("|".join(sorted(map(re.escape, _SPELLING), key=len, reverse=True)))
-# Units that measure the same kind of thing (a figure may be tied to an indicator of its kind only).
-_UNIT_GROUPS = (
-    {"微克/立方米", "毫克/立方米"},
-    {"个", "家", "户", "张", "所", "处", "座", "项", "条", "件", "床", "套", "间", "幢", "栋", "路", "场次", "场",
-     "次", "起", "例", "批", "宗", "台", "辆", "艘", "部", "册", "篇", "株", "棵", "门", "家次", "位"},
-    {"人", "人次", "位"},
-    {"元", "美元"},
-    {"平方米", "平方公里", "亩", "公顷"},
-    {"公里", "米"},
-    {"%", "‰"},
-)
-
-
-def spell_unit(unit: str) -> str:
-    """The catalog's spelling of a unit as written (名 -> 人, m2 -> 平方米); magnitudes kept."""
-    return _SPELL.sub(lambda m: _SPELLING[m.group()], unit)
-
-
-def base_unit(unit: str) -> str:
-    """A unit without its magnitude prefix (万人 -> 人, 亿元 -> 元); compound units stay whole."""
-    if "/" in unit or unit in ("万", "亿"):
-        return unit
-    return re.sub(r"^(?:万亿|亿|万|千|百)(?=.)", "", unit) if unit not in ("千瓦", "千克", "百分点") else unit
-
-
-def units_compatible(written: str, catalog: str) -> bool:
-    """Whether a figure written in ``written`` can be a value of an indicator measured in ``catalog``."""
-    if not written or not catalog or written in ("万", "亿"):
-        return True
-    a, b = base_unit(written), base_unit(catalog)
-    if a == b:
-        return True
-    if "/" in a or "/" in b:
-        return a.split("/")[0] == b.split("/")[0] and ("/" not in a or "/" not in b)
-    return any(a in group and b in group for group in _UNIT_GROUPS)
-
-
-def normalize_spaces(text: str) -> str:
-    return _SPACES.sub("", text)

@@ -20,6 +20,7 @@ from pipelines.lib.indicator_match import IndicatorMention, cached_matcher
 from pipelines.lib.numbers import CHANGE, UNIT_PATTERN, Quantity, compact, comparator, find_quantities
 from pipelines.lib.reading import normalize_line
 from pipelines.lib.timing import Section, YearWord, default_year, sections, year_words
+from pipelines.lib.units import figure_unit
 
 _SENTENCE = re.compile(r"[。;!?]")
 _DECLINE = ("下降", "降低", "减少", "降幅", "回落", "缩小")
@@ -38,7 +39,6 @@ _RANK_OR_ORDINAL = re.compile(r"(?:第|前|列|居|位列|连续|(?<![超越])�
 _SKIP_AFTER = re.compile(r"^(?:级|星|A|强|周岁|后|型|号|期|批次|路公交|大|字)")
 _OWN_VERB = re.compile(r"新增|新建|建成|创建|培育|培养|引进|实施|完成|实现|累计|打造|开展|改造|建设|增长|提高|提升|下降|减少")
 _SUBAREA = re.compile(r"(中心城区|主城区|老城区|高新区|开发区|其他建制镇|各建制镇|新城区|副城区)$")
-_COUNT_WORDS = {"个", "家", "户", "张", "所", "处", "座", "项", "条", "名", "人", "位", "件", "床", "套", "间"}
 
 
 @dataclass
@@ -154,7 +154,7 @@ class ProseExtractor:
             value_type = "ratio"
         elif unit == "倍":
             value_type = "ratio_multiple"
-        elif unit in ("个百分点", "百分点"):
+        elif unit == "个百分点":
             value_type = "change_pp"
         elif names_change and unit == "%":
             value_type = "change_pct"
@@ -211,7 +211,7 @@ class ProseExtractor:
         if tail:
             ev_end += tail.end()
         return Figure(number, key, mention.name, kind, year, value, value_type,
-                      self._unit(unit, catalog_unit, value_type), comp, source, region, attribute,
+                      figure_unit(value_type, unit, catalog_unit), comp, source, region, attribute,
                       _evidence(line, origin, ev_start, ev_end, q), origin[q.start], origin[q.value_end - 1] + 1)
 
     def _kind_year(self, text: str, q: Quantity, section: Section, years: list[YearWord], c_start: int,
@@ -258,20 +258,6 @@ class ProseExtractor:
         if kind == "target" and ctx.period_start and year < ctx.period_start and not reaches_from:
             kind = "actual"
         return kind, year
-
-    def _unit(self, unit: str, catalog_unit: str, value_type: str) -> str:
-        fixed = {"change_pct": "%", "structure": "%", "change_pp": "个百分点", "ratio_multiple": "倍", "ratio": ""}
-        if value_type in fixed:
-            return fixed[value_type]
-        if unit in ("亿", "万") and catalog_unit:
-            return unit + catalog_unit.lstrip("万亿千百")
-        # The same counted thing takes the catalog's counting word (托位 张 -> 个, firms 户 -> 家).
-        magnitude = unit[0] if len(unit) > 1 and unit[0] in "万亿" else ""
-        base = unit[len(magnitude):]
-        cat_base = catalog_unit.lstrip("万亿")
-        if base in _COUNT_WORDS and cat_base in _COUNT_WORDS and base != cat_base and "人" not in (base, cat_base):
-            return magnitude + cat_base
-        return unit
 
 
 def _verb_zone(before: str) -> str:

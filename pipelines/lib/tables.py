@@ -26,6 +26,7 @@ import polars as pl
 from pipelines.lib.extract_context import ExtractionContext
 from pipelines.lib.indicator_match import IndicatorMatcher, cached_matcher
 from pipelines.lib.reference import PERIODS, region_names
+from pipelines.lib.units import figure_unit
 
 # --- cell vocabulary ----------------------------------------------------------------------------
 
@@ -73,8 +74,6 @@ _CAPTION_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _CAPTION = re.compile(r"表|指标|一览|情况|^\s*\d{1,2}\s+\S")  # 表1 …, 2 …一览表: a table's title
 _MAX_CAPTIONS = 3
 _NOTE = re.compile(r"^\s*(注|备注|说明|资料来源|数据来源|[*※])")  # a table's footnote: part of the table
-_COUNT_UNITS = {"个", "张", "家", "户", "所", "座", "处", "件", "项", "台", "辆", "套", "条"}
-_UNIT_SPELLING = {"名": "人", "m2": "平方米", "㎡": "平方米", "m²": "平方米", "km": "公里", "千米": "公里"}
 
 
 def _squash(text: str) -> str:
@@ -497,14 +496,8 @@ class Catalog:
     def value_type(self, key: str | None) -> str:
         return "cumulative" if self.value_kind.get(key or "") in ("cumulative", "count_new") else "level"
 
-    def unit_for(self, key: str | None, written: str | None) -> str:
-        canonical = self.unit.get(key or "", "")
-        written = _UNIT_SPELLING.get(written or "", written or "")
-        if not written:
-            return canonical
-        if written in _COUNT_UNITS and canonical in _COUNT_UNITS:
-            return canonical  # counting words for the same thing take the catalog's word
-        return written
+    def unit_for(self, key: str | None, value_type: str, written: str | None) -> str:
+        return figure_unit(value_type, written or "", self.unit.get(key or "", ""))
 
 
 _OPEN_UNIT = re.compile(rf"[(（]\s*([{_UNIT_CHARS}]*)\s*[)）]?\s*$")  # (亿元)  (%  (  ()
@@ -557,8 +550,7 @@ def _indicator_table_facts(rows: list[IndicatorRow], columns: list[Column], ctx:
                     growth_key = f"{the_key}_growth"
                     the_key = growth_key if growth_key in catalog.unit else the_key
                     value_type = "change_pct"
-                unit = {"ratio": "", "change_pp": "个百分点", "change_pct": "%"}.get(
-                    value_type, catalog.unit_for(the_key, reading.unit or written_unit))
+                unit = catalog.unit_for(the_key, value_type, reading.unit or written_unit)
                 region = column.region or ctx.region
                 facts.append(_fact(
                     ctx, cell, reading,
@@ -653,8 +645,7 @@ def _area_table_facts(rows: list[AreaRow], columns: list[AreaColumn], year: int 
                 facts.append(_fact(
                     ctx, cell, reading, region=area or ctx.region, kind="actual", indicator_text=column.name,
                     indicator_key=key, value_type=value_type,
-                    unit={"ratio": "", "change_pp": "个百分点", "change_pct": "%"}.get(
-                        value_type, catalog.unit_for(key, reading.unit or column.unit)),
+                    unit=catalog.unit_for(key, value_type, reading.unit or column.unit),
                     year=year, attribute=None, evidence=f"{label}{column.raw} {cell.quote}",
                 ))
     return facts
