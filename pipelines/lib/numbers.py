@@ -7,10 +7,17 @@ reads 2.5 and '达 到50%' reads 达到50%. Positions are positions in the compa
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipelines.lib.units import spell
 from pipelines.lib.units import units_compatible as units_compatible  # re-exported: read with the numbers
+
+
+def alternation(words: Iterable[str]) -> str:
+    """A regex alternation of literal words, longest first (the regex tries them in order)."""
+    return "|".join(sorted(map(re.escape, words), key=len, reverse=True))
+
 
 # Base units, longest first inside the alternation (the regex tries them in order).
 _BASE_UNITS = sorted(
@@ -29,19 +36,19 @@ _MAGNITUDE = "(?:万亿|亿|万|千|百)"
 _BASE = "(?:" + "|".join(u if "(?" in u else re.escape(u) for u in _BASE_UNITS) + ")"
 # 元/平方米, 万元/人, 公里/百平方公里, 吨/万平方米, 人/亿元 …
 UNIT_PATTERN = f"(?:{_MAGNITUDE}?{_BASE}(?:/{_MAGNITUDE}?{_BASE})?|亿|万)"
-# 12,673.8 (thousands separators) or 2.5
-_NUM = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
+# A number as plans write it: 12,673.8 (thousands separators) or 2.5.
+NUMBER = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 
 # Chinese numerals are read only after a bound word (超百亿元, 至少一人): elsewhere they are names.
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
 FIGURE = re.compile(
-    rf"(?P<struct>{_NUM}(?::{_NUM}){{2,}})"  # a:b:c structure
-    rf"|(?P<ratio>{_NUM}):1(?![\d.])"  # x:1 ratio
-    rf"|(?P<outer>{_NUM})\((?P<inner>{_NUM})\)(?P<pair_unit>{UNIT_PATTERN})"  # 10560(2640)张: two figures
-    rf"|(?P<num>{_NUM})"
-    rf"(?:(?P<unit_lo>{UNIT_PATTERN})?(?P<range>[~～\-—至]|到(?={_NUM}{UNIT_PATTERN}?(?:左右|之间)))(?P<num_hi>{_NUM}))?"
+    rf"(?P<struct>{NUMBER}(?::{NUMBER}){{2,}})"  # a:b:c structure
+    rf"|(?P<ratio>{NUMBER}):1(?![\d.])"  # x:1 ratio
+    rf"|(?P<outer>{NUMBER})\((?P<inner>{NUMBER})\)(?P<pair_unit>{UNIT_PATTERN})"  # 10560(2640)张: two figures
+    rf"|(?P<num>{NUMBER})"
+    rf"(?:(?P<unit_lo>{UNIT_PATTERN})?(?P<range>[~～\-—至]|到(?={NUMBER}{UNIT_PATTERN}?(?:左右|之间)))(?P<num_hi>{NUMBER}))?"
     rf"(?P<unit>{UNIT_PATTERN})?"
     rf"|(?<=[超逾至少达])(?P<cn>[一二两三四五六七八九十百千]{{1,3}})(?P<cn_unit>{UNIT_PATTERN})"
 )
@@ -128,21 +135,35 @@ def find_quantities(text: str) -> list[Quantity]:
     return found
 
 
-# Change words right before a figure (增长6.8%, 下降10.2%, 提高9.3个百分点).
-CHANGE = re.compile(r"(?P<w>年均增长|年均增速|年平均增长|增长|增速|增幅|下降|降低|减少|提高|提升|上升|降幅|回落|扩大|缩小)"
-                     r"(?:了|率)?(?:为|达到|达|约)?$")
+# Change words right before a figure (增长6.8%, 下降10.2%, 提高9.3个百分点); a decline is negative.
+RISE_WORDS = ("年均增长", "年均增速", "年平均增长", "增长", "增速", "增幅", "增加", "提高", "提升", "上升", "扩大")
+DECLINE_WORDS = ("下降", "降低", "减少", "降幅", "回落", "缩小")
+CHANGE_WORDS = RISE_WORDS + DECLINE_WORDS
+# A rate that changes in these words changes in percentage points (提高3% of a rate: 3 个百分点).
+POINT_WORDS = ("提高", "提升", "上升", "下降", "降低", "减少")
+CHANGE = re.compile(rf"(?P<w>{alternation(CHANGE_WORDS)})(?:了|率)?(?:为|达到|达|约)?$")
 
 
 # --- bound words -------------------------------------------------------------------------------
 
-_AFTER_BOUND = re.compile(r"^(?:的)?(?P<w>左右|以上|及以上|以下|以内|之内|多|余|通达|到达|可达|内通达|内到达)")
-_BEFORE_GE = ("不少于", "不低于", "不小于", "至少", "突破", "超过", "高于", "多于", "大于", "力争", "争取", "争创",
-              "增至", "增加到", "增加至", "提高到", "提高至", "提升到", "提升至", "上升到", "上升至", "扩大到",
-              "扩大至", "达到", "迈上", "稳定在", "保持在", "巩固在", "≥", "超", "达", "逾", ">")
-_BEFORE_LE = ("不超过", "不高于", "不大于", "低于", "少于", "小于", "控制在", "缩小到", "缩小至", "下降到",
-              "下降至", "降低到", "降低至", "降至", "减少到", "减少至", "压减到", "压减至", "≤", "<")
-_BEFORE_WORDS = sorted(_BEFORE_LE + _BEFORE_GE, key=len, reverse=True)
-_BEFORE_ABOUT = ("约", "大约")
+_AT_LEAST = ("不少于", "不低于", "不小于", "至少", "突破", "超过", "高于", "多于", "大于", "力争", "争取", "争创",
+             "增至", "增加到", "增加至", "提高到", "提高至", "提升到", "提升至", "上升到", "上升至", "扩大到",
+             "扩大至", "达到", "迈上", "稳定在", "保持在", "巩固在", "≥", ">=", "超", "达", "逾", ">")
+_AT_MOST = ("不超过", "不高于", "不大于", "低于", "少于", "小于", "控制在", "缩小到", "缩小至", "下降到",
+            "下降至", "降低到", "降低至", "降至", "减少到", "减少至", "压减到", "压减至", "≤", "<=", "<")
+# Bound words right before a figure (不低于80%, 约500亿元) and right after it (3.5%以内, 800亿元左右),
+# with the comparator each gives it.
+BOUND_BEFORE: dict[str, str] = {**dict.fromkeys(_AT_LEAST, ">="), **dict.fromkeys(_AT_MOST, "<="),
+                                "约": "~", "大约": "~"}
+BOUND_AFTER: dict[str, str] = {
+    "左右": "~", "以上": ">=", "及以上": ">=", "多": ">=", "余": ">=", "以下": "<=", "及以下": "<=", "以内": "<=",
+    "之内": "<=", "通达": "<=", "到达": "<=", "可达": "<=", "内通达": "<=", "内到达": "<=",  # 30分钟内通达
+}
+
+
+_AFTER_BOUND = re.compile(rf"^(?:的)?(?P<w>{alternation(BOUND_AFTER)})")
+_BEFORE_WORDS = sorted((w for w, c in BOUND_BEFORE.items() if c != "~"), key=len, reverse=True)
+_BEFORE_ABOUT = tuple(w for w, c in BOUND_BEFORE.items() if c == "~")
 _ACTUAL_GE = ("超过", "突破", "超", "逾", "多于", "高于")
 _AIMING = ("力争", "争取", "争创")
 
@@ -155,21 +176,19 @@ def comparator(before: str, after: str, *, reported: bool, clause: str = "") -> 
     Reported results (actuals) are '=' unless stated as bounds. The source is 'after', 'before' or ''.
     """
     tail = _AFTER_BOUND.match(after)
-    word = tail.group("w") if tail else ""
-    if word == "左右":
+    bound_after = BOUND_AFTER[tail.group("w")] if tail else ""
+    if bound_after == "~":
         return "~", "after"
     near = before[-6:]
     if near.endswith(_BEFORE_ABOUT):
         return "~", "before"
-    if word in ("以上", "及以上", "多", "余"):
-        return ">=", "after"
-    if word:
-        return "<=", "after"
+    if bound_after:
+        return bound_after, "after"
     if reported:
         return (">=", "before") if near.endswith(_ACTUAL_GE) else ("=", "")
     for w in _BEFORE_WORDS:
         if w in near:
-            return ("<=" if w in _BEFORE_LE else ">="), "before"
+            return BOUND_BEFORE[w], "before"
     if any(w in clause for w in _AIMING):
         return ">=", "before"
     return "=", ""

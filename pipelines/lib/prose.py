@@ -17,13 +17,21 @@ import polars as pl
 from pipelines.lib.attribution import Attributor, Segments, span_of
 from pipelines.lib.extract_context import ExtractionContext
 from pipelines.lib.indicator_match import IndicatorMention, cached_matcher
-from pipelines.lib.numbers import CHANGE, UNIT_PATTERN, Quantity, compact, comparator, find_quantities
+from pipelines.lib.numbers import (
+    CHANGE,
+    DECLINE_WORDS,
+    POINT_WORDS,
+    UNIT_PATTERN,
+    Quantity,
+    compact,
+    comparator,
+    find_quantities,
+)
 from pipelines.lib.reading import normalize_line
 from pipelines.lib.timing import Section, YearWord, default_year, sections, year_words
 from pipelines.lib.units import figure_unit
 
 _SENTENCE = re.compile(r"[。;!?]")
-_DECLINE = ("下降", "降低", "减少", "降幅", "回落", "缩小")
 _AVERAGE_GROWTH = ("年均增长", "年均增速", "年平均增长")
 _AVERAGE = re.compile(r"年均|年平均")
 _AFTER_LAST_FIGURE = re.compile(rf"[\d.]+(?:{UNIT_PATTERN})?(?P<rest>[^\d]*)$")
@@ -160,14 +168,14 @@ class ProseExtractor:
             value_type = "change_pct"
         elif change and unit == "%" and not _TO_LEVEL.search(_verb_zone(before)[-8:]):
             word = change.group("w")
-            if word in ("提高", "提升", "上升", "下降", "降低") and catalog_unit == "%":
+            if word in POINT_WORDS and catalog_unit == "%":
                 value_type = "change_pp"  # 提高3% of a rate: 3 percentage points
             else:
                 value_type = "change_pct"
             if word in _AVERAGE_GROWTH and not key.endswith("_growth") and f"{key}_growth" in self.catalog_unit:
                 key = f"{key}_growth"
-        if value_type in ("change_pct", "change_pp") and change and change.group("w") in _DECLINE \
-                and not any(w in mention.name for w in _DECLINE):
+        if value_type in ("change_pct", "change_pp") and change and change.group("w") in DECLINE_WORDS \
+                and not any(w in mention.name for w in DECLINE_WORDS):
             value = -value
 
         kind, year = self._kind_year(text, q, section, years, c_start, s_start, before, value_type)

@@ -25,32 +25,34 @@ import polars as pl
 
 from pipelines.lib.extract_context import ExtractionContext
 from pipelines.lib.indicator_match import IndicatorMatcher, cached_matcher
+from pipelines.lib.numbers import (
+    BOUND_AFTER,
+    BOUND_BEFORE,
+    CHANGE_WORDS,
+    DECLINE_WORDS,
+    NUMBER,
+    POINT_WORDS,
+    alternation,
+)
 from pipelines.lib.reference import PERIODS, region_names
 from pipelines.lib.units import figure_unit
 
 # --- cell vocabulary ----------------------------------------------------------------------------
 
 _MAX_CELL_CHARS = 40  # a longer line is prose: it ends a table
-_NUM = r"\d+(?:,\d{3})*(?:\.\d+)?"
 _UNIT_CHARS = "%‰个家人户万亿千百元美公里米平方立顷亩吨标准煤张所次辆台套座条处件床岁年天小时瓦克升度微毫/·³²㎡"
 _UNIT_WORD = rf"(?:个百分点|[{_UNIT_CHARS}]{{1,8}})"
-_BEFORE = {"≥": ">=", ">=": ">=", ">": ">=", "不低于": ">=", "不少于": ">=", "大于": ">=", "超过": ">=",
-           "达到": ">=", "≤": "<=", "<=": "<=", "<": "<=", "不超过": "<=", "不高于": "<=", "小于": "<=",
-           "低于": "<=", "约": "~"}
-_AFTER = {"以上": ">=", "及以上": ">=", "以下": "<=", "及以下": "<=", "以内": "<=", "左右": "~"}
-_BEFORE_ALT = "|".join(sorted(map(re.escape, _BEFORE), key=len, reverse=True))
-_AFTER_ALT = "|".join(sorted(map(re.escape, _AFTER), key=len, reverse=True))
-_VALUE = rf"(?P<pre>{_BEFORE_ALT})?\s*(?P<num>-?{_NUM})\s*(?P<unit>{_UNIT_WORD})?\s*(?P<post>{_AFTER_ALT})?"
+_VALUE = (rf"(?P<pre>{alternation(BOUND_BEFORE)})?\s*(?P<num>-?{NUMBER})\s*(?P<unit>{_UNIT_WORD})?"
+          rf"\s*(?P<post>{alternation(BOUND_AFTER)})?")
 _SIMPLE = re.compile(rf"^{_VALUE}$")
-_RANGE = re.compile(rf"^(?P<num>{_NUM})\s*(?:{_UNIT_WORD})?\s*[-~～—至到]\s*{_NUM}\s*(?P<unit>{_UNIT_WORD})?$")
+_RANGE = re.compile(rf"^(?P<num>{NUMBER})\s*(?:{_UNIT_WORD})?\s*[-~～—至到]\s*{NUMBER}\s*(?P<unit>{_UNIT_WORD})?$")
 _PERIOD_TOTAL = re.compile(r"^[\[〔【]\s*(?P<inner>[^\]〕】]+?)\s*[\]〕】]$")  # [17]: a five-year total
 _ASCII_UNITS = {"km", "m", "m2", "m3", "km2", "kwh", "kw", "mw", "gw", "t", "kg", "mg/l", "μg/m3", "ug/m3"}
-_RATIO = re.compile(rf"^(?P<num>{_NUM})\s*[:∶]\s*1$")
-_CHANGE = re.compile(rf"^(?P<verb>提高|提升|增长|增加|上升|下降|降低|减少)\s*(?P<num>{_NUM})\s*(?P<unit>%|个百分点)?$")
+_RATIO = re.compile(rf"^(?P<num>{NUMBER})\s*[:∶]\s*1$")
+_CHANGE = re.compile(rf"^(?P<verb>{alternation(CHANGE_WORDS)})\s*(?P<num>{NUMBER})\s*(?P<unit>%|个百分点)?$")
 _SPLIT_PART = re.compile(rf"(?P<label>[\u4e00-\u9fff]{{1,6}}?)\s*{_VALUE}")
 _TEXT_VALUE = re.compile(_VALUE)
 _LOST_RATIO_COLON = re.compile(r"^\d+\.\d*1$")  # 1.941: 1.94:1 whose colon was lost
-_DECLINE = ("下降", "降低", "减少")
 _ATTRIBUTE = re.compile(r"^(约束性|预期性|约束|预期|束性|期性)$")
 _SKIP = re.compile(r"^(-+|—+|–+|/|\\|\*|无|暂无|.{0,8}要求)$")
 _SEQUENCE = re.compile(r"^\d{1,3}$")
@@ -137,9 +139,9 @@ class Reading:
 
 def _comparator(match: re.Match) -> str:
     if match.group("post"):
-        return _AFTER[match.group("post")]
+        return BOUND_AFTER[match.group("post")]
     if match.group("pre"):
-        return _BEFORE[match.group("pre")]
+        return BOUND_BEFORE[match.group("pre")]
     return "="
 
 
@@ -165,8 +167,8 @@ def read_cell(text: str, *, rate: bool, in_ratio_row: bool = False) -> list[Read
                         span=match.span("num"))]
     squashed = _squash(text)
     if (match := _CHANGE.match(squashed)) is not None:
-        value = _number(match.group("num")) * (-1 if match.group("verb") in _DECLINE else 1)
-        points = match.group("unit") == "个百分点" or (rate and match.group("verb") not in ("增长", "增加"))
+        value = _number(match.group("num")) * (-1 if match.group("verb") in DECLINE_WORDS else 1)
+        points = match.group("unit") == "个百分点" or (rate and match.group("verb") in POINT_WORDS)
         start = text.find(match.group("num"))
         return [Reading(value, "=", "change_pp" if points else "change_pct", "个百分点" if points else "%",
                         span=(start, start + len(match.group("num"))))]
