@@ -26,7 +26,7 @@ def warehouse_tables(
     """All warehouse tables and analyst views, written into this run's staging copy."""
     paths = planwatch.paths
     wh = planwatch.warehouse
-    wh.begin()
+    wh.begin(context.run.run_id)
     rejected = pl.concat([s.rejected for s in (plan_documents, extracted_facts, statistics_files, observations, targets)])
     with wh.connect() as con:
         counts = load_run(

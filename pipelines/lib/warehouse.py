@@ -9,8 +9,10 @@ next one it opens is the new complete file.
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -21,6 +23,13 @@ import polars as pl
 from pipelines.config import SQL_DIR, WAREHOUSE_FILE
 
 STAGING_FILE = ".planwatch.staging.duckdb"
+STAGING_OWNER = ".planwatch.staging.owner"  # which run builds the staging file, since when
+# A staging file untouched for this long belongs to a run that died; a newer one to a run in progress.
+STALE_AFTER_SECONDS = 2 * 3600
+
+
+class WarehouseBusy(RuntimeError):
+    """Another run is building the warehouse; runs are one at a time (one DuckDB writer)."""
 # Tables rebuilt from inputs on every run; the others keep history across runs.
 CURRENT_TABLES = ("region", "indicator", "document", "extracted_fact", "target")
 HISTORY_TABLES = ("observation", "assessment", "alert", "rejected_row", "validation_issue")
@@ -40,16 +49,38 @@ class Warehouse:
         self.dir = Path(warehouse_dir)
         self.published = self.dir / WAREHOUSE_FILE
         self.staging = self.dir / STAGING_FILE
+        self.owner = self.dir / STAGING_OWNER
 
-    def begin(self) -> None:
-        """Start a run's staging copy from the last published warehouse (or from nothing)."""
+    def begin(self, run_id: str = "") -> None:
+        """Start a run's staging copy from the last published warehouse (or from nothing).
+
+        Refuses (WarehouseBusy) while another run's staging copy is fresh, so that a second writer
+        (``planwatch run`` during the nightly run) cannot wipe it; a copy left by a dead run is replaced.
+        The current-state tables are dropped and recreated from sql/schema.sql, so a column added
+        to them reaches warehouses built before it; history tables only ever gain columns.
+        """
         self.dir.mkdir(parents=True, exist_ok=True)
+        self._claim(run_id)
         for stale in (self.staging, Path(f"{self.staging}.wal")):
             stale.unlink(missing_ok=True)
         if self.published.exists():
             shutil.copyfile(self.published, self.staging)
         with self.connect() as con:
+            for table in CURRENT_TABLES:
+                con.execute(f"DROP TABLE IF EXISTS {table} CASCADE")
             con.execute((SQL_DIR / "schema.sql").read_text(encoding="utf-8"))
+
+    def _claim(self, run_id: str) -> None:
+        if self.owner.exists() and self.staging.exists():
+            holder = json.loads(self.owner.read_text(encoding="utf-8") or "{}")
+            age = time.time() - max(self.staging.stat().st_mtime, self.owner.stat().st_mtime)
+            if holder.get("run_id") != run_id and age < STALE_AFTER_SECONDS:
+                raise WarehouseBusy(
+                    f"run {holder.get('run_id')!r} (pid {holder.get('pid')}) is building {self.staging} "
+                    f"(last written {age:.0f} s ago); runs are one at a time — wait for it, or delete "
+                    f"{self.owner.name} if that run is dead")
+        self.owner.write_text(json.dumps({"run_id": run_id, "pid": os.getpid(), "since": time.time()}),
+                              encoding="utf-8")
 
     @contextmanager
     def connect(self, *, staging: bool = True, read_only: bool = False) -> Iterator[duckdb.DuckDBPyConnection]:
@@ -60,10 +91,9 @@ class Warehouse:
         finally:
             con.close()
 
-    def replace_rows(self, con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame,
-                     where: str | None = None) -> int:
-        """Delete the rows of ``table`` (all, or those matching ``where``) and insert ``frame`` by column name."""
-        con.execute(f"DELETE FROM {table}" + (f" WHERE {where}" if where else ""))
+    def replace_rows(self, con: duckdb.DuckDBPyConnection, table: str, frame: pl.DataFrame) -> int:
+        """Delete every row of ``table`` and insert ``frame`` by column name."""
+        con.execute(f"DELETE FROM {table}")
         return self.append_rows(con, table, frame)
 
     @staticmethod
@@ -107,6 +137,7 @@ class Warehouse:
         except duckdb.Error as exc:
             raise RuntimeError(f"staging warehouse {self.staging} is not ready to publish: {exc}") from exc
         os.replace(self.staging, self.published)
+        self.owner.unlink(missing_ok=True)
         _fsync_dir(self.dir)
         return self.published
 
