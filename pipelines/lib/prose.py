@@ -28,6 +28,7 @@ from pipelines.lib.numbers import (
     find_quantities,
 )
 from pipelines.lib.reading import normalize_line
+from pipelines.lib.tables import Catalog
 from pipelines.lib.timing import Section, YearWord, default_year, sections, year_words
 from pipelines.lib.units import figure_unit
 
@@ -73,11 +74,9 @@ class ProseExtractor:
 
     def __init__(self, ctx: ExtractionContext) -> None:
         self.ctx = ctx
-        catalog = ctx.catalog
-        keys = catalog["indicator_key"].to_list()
-        self.catalog_unit = dict(zip(keys, catalog["unit"].fill_null("").to_list(), strict=True))
-        self.value_kind = dict(zip(keys, catalog["value_kind"].fill_null("").to_list(), strict=True))
-        self.matcher = cached_matcher(catalog)
+        known = Catalog.of(ctx.catalog)
+        self.catalog_unit, self.value_kind = known.unit, known.value_kind
+        self.matcher = cached_matcher(ctx.catalog)
         self.attributor = Attributor(self.matcher, self.catalog_unit)
 
     # --- per document ---------------------------------------------------------------------------

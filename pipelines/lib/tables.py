@@ -35,6 +35,7 @@ from pipelines.lib.numbers import (
     alternation,
 )
 from pipelines.lib.reference import PERIODS, region_names
+from pipelines.lib.timing import YEAR_IN_HEADING
 from pipelines.lib.units import figure_unit
 
 # --- cell vocabulary ----------------------------------------------------------------------------
@@ -72,7 +73,6 @@ _YEAR = re.compile(r"(?:19|20)\d{2}")
 _PERIOD = re.compile("|".join(PERIODS))
 _AREA_NAME = re.compile(r"[\u4e00-\u9fff]{1,8}[省市区县州盟旗镇]")
 _SQUASH = re.compile(r"[\s\u00a0“”\"'‘’]")
-_CAPTION_YEAR = re.compile(r"((?:19|20)\d{2})\s*年")
 _CAPTION = re.compile(r"表|指标|一览|情况|^\s*\d{1,2}\s+\S")  # 表1 …, 2 …一览表: a table's title
 _MAX_CAPTIONS = 3
 _NOTE = re.compile(r"^\s*(注|备注|说明|资料来源|数据来源|[*※])")  # a table's footnote: part of the table
@@ -484,7 +484,7 @@ class _Names:
 
 @dataclass(frozen=True)
 class Catalog:
-    """What a table row needs from the indicator catalog."""
+    """What the extractors need from the indicator catalog: each key's unit and value kind."""
 
     unit: dict[str, str]
     value_kind: dict[str, str]
@@ -679,7 +679,7 @@ def read_table(run: list[Cell], ctx: ExtractionContext, match: _Names, catalog: 
         columns_across = _merge_header_fragments(run[start:body], width, match) if rows else None
         if not columns_across:
             return None
-        captions = [m for cell in run[:start] for m in _CAPTION_YEAR.finditer(cell.text)]
+        captions = [m for cell in run[:start] for m in YEAR_IN_HEADING.finditer(cell.text)]
         year = int(captions[-1].group(1)) if captions else _default_year("actual", None, ctx)
         facts = _area_table_facts(rows, columns_across, year, ctx, match, catalog, regions)
         last = max(cell.line for row in rows for cell in row.values)

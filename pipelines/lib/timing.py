@@ -23,7 +23,7 @@ _MAX_HEADING = 40
 _REVIEW_WORDS = re.compile(r"发展基础|现实基础|基础与|回顾|成就|成效|成绩|主要工作|工作总结|发展现状|完成情况|实施情况|执行情况|"
                            r"过去|取得")
 _PLAN_WORDS = re.compile(r"目标|任务|安排|形势|趋势|思路|展望|指标|举措|措施|要求|原则")
-_YEAR_IN_HEADING = re.compile(r"((?:19|20)\d{2})\s*年")
+YEAR_IN_HEADING = re.compile(r"((?:19|20)\d{2})\s*年")  # 2018年主要工作; a table's caption too
 # An unnumbered short line that is plainly a heading of either kind (2024年工作安排, 过去一年工作回顾).
 _BARE_HEADING = re.compile(r"^[^,。;:,]{0,16}(?:工作回顾|主要工作|工作安排|目标任务|主要目标|发展基础|发展目标|重点任务)$")
 
@@ -50,7 +50,7 @@ def sections(lines: list[str], ctx: ExtractionContext) -> list[Section]:
         text = normalize_line(line).strip()
         if text and len(text) <= _MAX_HEADING and "。" not in text:
             top, sub = _TOP_HEADING.match(text), _SUB_HEADING.match(text)
-            year = _YEAR_IN_HEADING.search(text)
+            year = YEAR_IN_HEADING.search(text)
             heading_year = int(year.group(1)) if year else None
             review, plan = _REVIEW_WORDS.search(text), _PLAN_WORDS.search(text)
             if top or ((sub or _BARE_HEADING.match(text)) and (review or plan)):
