@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import polars as pl
+from dotenv import load_dotenv
 
 from pipelines.config import Paths
 
@@ -94,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
     scoring.add_argument("--format", choices=["table", "json"], default="table")
     scoring.set_defaults(func=cmd_score)
     args = parser.parse_args(argv)
+    # Like the dagster CLI: settings may sit in ./.env; variables already set win.
+    load_dotenv(Path.cwd() / ".env", override=False)
     return args.func(args)
 
 

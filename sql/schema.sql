@@ -1,4 +1,4 @@
--- Planwatch warehouse: the contract with analysts (../DESIGN.md "Data model").
+-- Planwatch warehouse: the contract with analysts (docs/DESIGN.md "Data model").
 -- Table and column names here are stable; add columns freely, rename nothing.
 -- Dimension and current-state tables are rebuilt every run; history tables
 -- (observation, assessment, alert, rejected_row) keep every run's rows.

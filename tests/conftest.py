@@ -24,6 +24,7 @@ def planwatch_env(tmp_path, monkeypatch):
     monkeypatch.setenv("PLANWATCH_RAW_DIR", str(raw))
     monkeypatch.setenv("PLANWATCH_WAREHOUSE_DIR", str(warehouse))
     for name in ("PLANWATCH_SMTP_HOST", "PLANWATCH_SMTP_PORT", "PLANWATCH_SMTP_USER", "PLANWATCH_SMTP_PASSWORD",
-                 "PLANWATCH_SMTP_SECURITY", "PLANWATCH_MAIL_FROM", "DAGSTER_HOME"):
+                 "PLANWATCH_SMTP_SECURITY", "PLANWATCH_MAIL_FROM", "DAGSTER_HOME",
+                 "PLANWATCH_FACTS_CACHE_DIR", "PLANWATCH_EXECUTOR", "PLANWATCH_EXTRACT_CHUNKS", "PLANWATCH_MAX_CONCURRENT"):
         monkeypatch.delenv(name, raising=False)
     return {"raw": raw, "warehouse": warehouse}
