@@ -136,7 +136,8 @@ def find_quantities(text: str) -> list[Quantity]:
 
 
 # Change words right before a figure (增长6.8%, 下降10.2%, 提高9.3个百分点); a decline is negative.
-RISE_WORDS = ("年均增长", "年均增速", "年平均增长", "增长", "增速", "增幅", "增加", "提高", "提升", "上升", "扩大")
+AVERAGE_GROWTH_WORDS = ("年均增长", "年均增速", "年平均增长")  # growth per year over a period
+RISE_WORDS = AVERAGE_GROWTH_WORDS + ("增长", "增速", "增幅", "增加", "提高", "提升", "上升", "扩大")
 DECLINE_WORDS = ("下降", "降低", "减少", "降幅", "回落", "缩小")
 CHANGE_WORDS = RISE_WORDS + DECLINE_WORDS
 # A rate that changes in these words changes in percentage points (提高3% of a rate: 3 个百分点).
@@ -159,8 +160,6 @@ BOUND_AFTER: dict[str, str] = {
     "左右": "~", "以上": ">=", "及以上": ">=", "多": ">=", "余": ">=", "以下": "<=", "及以下": "<=", "以内": "<=",
     "之内": "<=", "通达": "<=", "到达": "<=", "可达": "<=", "内通达": "<=", "内到达": "<=",  # 30分钟内通达
 }
-
-
 _AFTER_BOUND = re.compile(rf"^(?:的)?(?P<w>{alternation(BOUND_AFTER)})")
 _BEFORE_WORDS = sorted((w for w, c in BOUND_BEFORE.items() if c != "~"), key=len, reverse=True)
 _BEFORE_ABOUT = tuple(w for w, c in BOUND_BEFORE.items() if c == "~")

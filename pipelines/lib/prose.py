@@ -18,6 +18,7 @@ from pipelines.lib.attribution import Attributor, Segments, span_of
 from pipelines.lib.extract_context import ExtractionContext
 from pipelines.lib.indicator_match import IndicatorMention, cached_matcher
 from pipelines.lib.numbers import (
+    AVERAGE_GROWTH_WORDS,
     CHANGE,
     DECLINE_WORDS,
     POINT_WORDS,
@@ -33,7 +34,6 @@ from pipelines.lib.timing import Section, YearWord, default_year, sections, year
 from pipelines.lib.units import figure_unit
 
 _SENTENCE = re.compile(r"[。;!?]")
-_AVERAGE_GROWTH = ("年均增长", "年均增速", "年平均增长")
 _AVERAGE = re.compile(r"年均|年平均")
 _AFTER_LAST_FIGURE = re.compile(rf"[\d.]+(?:{UNIT_PATTERN})?(?P<rest>[^\d]*)$")
 _TO_LEVEL = re.compile(r"(?:提高|提升|增加|增长|上升|下降|降低|减少|缩小|扩大|调整)(?:到|至|为)")
@@ -171,7 +171,7 @@ class ProseExtractor:
                 value_type = "change_pp"  # 提高3% of a rate: 3 percentage points
             else:
                 value_type = "change_pct"
-            if word in _AVERAGE_GROWTH and not key.endswith("_growth") and f"{key}_growth" in self.catalog_unit:
+            if word in AVERAGE_GROWTH_WORDS and not key.endswith("_growth") and f"{key}_growth" in self.catalog_unit:
                 key = f"{key}_growth"
         if value_type in ("change_pct", "change_pp") and change and change.group("w") in DECLINE_WORDS \
                 and not any(w in mention.name for w in DECLINE_WORDS):

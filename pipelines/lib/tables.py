@@ -26,6 +26,7 @@ import polars as pl
 from pipelines.lib.extract_context import ExtractionContext
 from pipelines.lib.indicator_match import IndicatorMatcher, cached_matcher
 from pipelines.lib.numbers import (
+    AVERAGE_GROWTH_WORDS,
     BOUND_AFTER,
     BOUND_BEFORE,
     CHANGE_WORDS,
@@ -64,7 +65,7 @@ _HEADER_WORD = re.compile(
 )
 _AREA_HEADER = re.compile(r"^[县市区]?[(][县市区镇乡、]{2,}[)]$|^(地区|区域|区县|县区|县市区|镇街|乡镇\(街道\)|镇\(街道\))$")
 _KINDS = (  # header words -> column kind (damaged 标值/年基 included)
-    ("growth", re.compile(r"年均增[长速]|年平均增长")),
+    ("growth", re.compile(alternation(AVERAGE_GROWTH_WORDS))),
     ("baseline", re.compile(r"基数|基期|基准|现状|年基$|^基$")),
     ("target", re.compile(r"目标值?|标值|规划值|预期值")),
     ("actual", re.compile(r"完成情况|完成值|完成|实际|实现值")),

@@ -154,7 +154,7 @@ def spell(unit: str) -> str:
     return _spelled_and_base(unit)[0] or "" if unit else ""
 
 
-def base_of(unit: str) -> str:
+def _base_of(unit: str) -> str:
     """The base of one unit (万人 -> 人, 平方公里 -> 平方米); '' when there is none."""
     return _spelled_and_base(unit)[1] or "" if unit else ""
 
@@ -165,11 +165,11 @@ def units_compatible(written: str, catalog: str) -> bool:
     (元/人) of its numerator's indicator. A bare 万/亿 or a missing unit fits anything."""
     if not written or not catalog or written in _BARE_MAGNITUDES:
         return True
-    a, b = base_of(written), base_of(catalog)
+    a, b = _base_of(written), _base_of(catalog)
     if a == b:
         return True
     if "/" in a or "/" in b:
-        return ("/" not in a or "/" not in b) and base_of(a.split("/")[0]) == base_of(b.split("/")[0])
+        return ("/" not in a or "/" not in b) and _base_of(a.split("/")[0]) == _base_of(b.split("/")[0])
     return any(a in kind and b in kind for kind in _SAME_KIND)
 
 
