@@ -10,6 +10,7 @@ Lists (A、B均达100%, A和B分别达到X、Y, 城乡居民收入分别达X、Y
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipelines.lib.indicator_match import IndicatorMatcher, IndicatorMention
@@ -184,11 +185,7 @@ class Attributor:
         word = head.group("noun")
         names = [word + named.name] if word == "人均" else [
             named.name[:cut] + word for cut in range(len(named.name), 1, -1)]
-        for name in names:
-            key = self.matcher.key_of(name)
-            if key:
-                return IndicatorMention(i_start, q.start, key, name)
-        return None
+        return self._known(names, i_start, q.start)
 
     def _share(self, text: str, q: Quantity, i_start: int, mentions: list[IndicatorMention],
                before: list[int]) -> IndicatorMention | None:
@@ -206,27 +203,17 @@ class Attributor:
         if named:
             name = named[-1].name
             subjects += [name[:cut] for cut in range(len(name), 1, -1)]
-        for subject in subjects:
-            for tail in ("比重", "比例"):
-                name = f"{subject}占{base}{tail}"
-                key = self.matcher.key_of(name)
-                if key:
-                    return IndicatorMention(i_start, q.start, key, name)
-        return None
+        names = (f"{subject}占{base}{tail}" for subject in subjects for tail in ("比重", "比例"))
+        return self._known(names, i_start, q.start)
 
     def _parallel(self, text: str, q: Quantity, named: IndicatorMention, i_start: int) -> IndicatorMention | None:
         """5星级养老机构达到2家, 4星级机构12家: the item's own words over the last name's pattern."""
         own = _BOUND_WORDS.sub("", text[i_start:q.start])
         if len(own) < 2 or own == named.name:
             return None
-        for keep in range(len(own), 0, -1):
-            for cut in range(keep, len(named.name)):
-                name = own[:keep] + named.name[cut:]
-                if name.endswith(own[keep:]):
-                    key = self.matcher.key_of(name)
-                    if key and key != named.key:
-                        return IndicatorMention(i_start, q.start, key, name)
-        return None
+        names = (own[:keep] + named.name[cut:] for keep in range(len(own), 0, -1)
+                 for cut in range(keep, len(named.name)) if (own[:keep] + named.name[cut:]).endswith(own[keep:]))
+        return self._known(names, i_start, q.start, other_than=named.key)
 
     def _noun_after(self, text: str, q: Quantity, c_start: int, c_end: int, i_end: int) -> IndicatorMention | None:
         """新建…等13所中小学校, 培养10名医学领军人才、30名医学创新人才: the clause's verb and the noun
@@ -234,11 +221,10 @@ class Attributor:
         verb = _CLAUSE_VERB.search(text, c_start, q.start)
         for end in (i_end, c_end):
             phrase = _BOUND_TAIL.sub("", text[q.end:end]).rstrip(",、;。")
-            for name in ((verb.group() + phrase) if verb else None, phrase):
-                if name and len(name) >= 3:
-                    key = self.matcher.key_of(name)
-                    if key:
-                        return IndicatorMention(q.end, end, key, name)
+            names = ((verb.group() + phrase) if verb else None, phrase)
+            found = self._known((name for name in names if name and len(name) >= 3), q.end, end)
+            if found is not None:
+                return found
         return None
 
     def _elided(self, text: str, q: Quantity, mentions: list[IndicatorMention], after: list[int], c_start: int,
@@ -253,12 +239,18 @@ class Attributor:
         head_name = mentions[after[0]].name
         verb = re.sub(r"^.*?(新增|新建|建成|创建|培育|引进)$", r"\1", text[c_start:q.start]) \
             if re.search(r"(新增|新建|建成|创建|培育|引进)$", text[c_start:q.start]) else ""
-        for cut in range(1, len(head_name) - 1):
-            head = head_name[cut:]
-            for name in (verb + qualifier + head, qualifier + head):
-                key = self.matcher.key_of(name)
-                if key:
-                    return IndicatorMention(q.end, q.end + len(qualifier), key, name)
+        names = (name for cut in range(1, len(head_name) - 1)
+                 for name in (verb + qualifier + head_name[cut:], qualifier + head_name[cut:]))
+        return self._known(names, q.end, q.end + len(qualifier))
+
+    def _known(self, names: Iterable[str], start: int, end: int, *,
+               other_than: str | None = None) -> IndicatorMention | None:
+        """The first of ``names`` the catalog knows (as another key than ``other_than``), as a mention
+        of text[start:end]."""
+        for name in names:
+            key = self.matcher.key_of(name)
+            if key and key != other_than:
+                return IndicatorMention(start, end, key, name)
         return None
 
     def _listed(self, text: str, qi: int, q: Quantity, quantities: list[Quantity], mentions: list[IndicatorMention],
