@@ -4,7 +4,8 @@ A unit as written is first given its catalog spelling (NFKC, no spaces: μg/m³,
 微克每立方米 are all 微克/立方米; 10,000 yuan is 万元; ％ is %). A magnitude prefix is kept and each
 part of a compound unit is spelled on its own: 万m2 is 万平方米, 元/㎡ is 元/平方米.
 It is then split into a *base* and a *magnitude*: 亿元 = (元, 1e8), 万千瓦 = (瓦, 1e7), 万人 = (人, 1e4),
-and a few irregular units are listed whole (平方公里 = (平方米, 1e6), 公顷 = (亩, 15), ‰ = (%, 0.1)).
+and a few irregular units are listed whole (平方公里 = (平方米, 1e6), 公顷 = (亩, 15), ‰ = (%, 0.1)),
+also under a magnitude (万平方公里 = (平方米, 1e10)).
 Two units convert when their bases are equal; the factor is the ratio of their magnitudes.
 Anything else is an impossible unit (factor null) and the caller rejects the figure.
 
@@ -143,8 +144,8 @@ def to_canonical(frame: pl.DataFrame, *, value: str = "value", unit: str = "unit
 
 # --- one unit at a time (text extraction) -------------------------------------------------------
 
-@lru_cache(maxsize=4096)
-def _spelled_and_base(unit: str) -> tuple[str, str]:
+@lru_cache(maxsize=4096)  # a document writes a few dozen distinct units, each many times
+def _spelled_and_base(unit: str) -> tuple[str | None, str | None]:
     spelling = pl.select(spelled(pl.lit(unit, dtype=pl.String)).alias("unit"))
     return spelling.select(pl.col("unit"), _base(pl.col("unit")).alias("base")).row(0)
 
