@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import polars as pl
 
 from pipelines.config import Paths
 from pipelines.runner import run_once, summarize
@@ -47,6 +48,18 @@ def test_nightly_job_populates_the_warehouse(planwatch_env):
                     or evidence.rsplit(" ", 1)[-1] in text_line), (file, line, evidence)
     finally:
         con.close()
+
+    # The pipeline finds exactly what `planwatch extract` finds (the scored path) in the same documents.
+    from pipelines.cli import _facts_for_files
+    from pipelines.lib.extraction import GOLD_COLUMNS
+
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        stored = con.sql(f"SELECT {', '.join(GOLD_COLUMNS)} FROM extracted_fact").pl()
+    finally:
+        con.close()
+    cli = _facts_for_files(sorted(str(p) for p in raw.glob("*.txt")), None).select(GOLD_COLUMNS)
+    assert stored.sort(GOLD_COLUMNS).equals(cli.cast(stored.schema).sort(GOLD_COLUMNS))
 
     summary = summarize(Paths.from_env(), result.run_id)
     assert "documents read        5" in summary

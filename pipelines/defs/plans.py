@@ -35,8 +35,9 @@ def extract_document_chunk(planwatch: PlanwatchResource, chunk: tuple) -> ChunkF
     start, documents = chunk
     paths = planwatch.paths
     catalog = load_catalog(paths.indicator_catalog)
-    cache = FactsCache(cache_dir(paths.warehouse_dir), extractor_version(catalog))
-    facts, summary = extract_documents(documents, catalog, cache)
+    regions = load_regions(paths.regions)
+    cache = FactsCache(cache_dir(paths.warehouse_dir), extractor_version(catalog, regions))
+    facts, summary = extract_documents(documents, catalog, cache, regions)
     return ChunkFacts(start, facts, summary.keys, summary.extracted, summary.reused)
 
 
@@ -47,7 +48,8 @@ def gather_extracted_facts(
     """All chunks' facts in document order; cache entries of documents gone or changed are dropped."""
     gathered = gather_chunks(chunks)
     catalog = load_catalog(planwatch.paths.indicator_catalog)
-    pruned = FactsCache(cache_dir(planwatch.paths.warehouse_dir), extractor_version(catalog)).prune(set(gathered.keys))
+    version = extractor_version(catalog, load_regions(planwatch.paths.regions))
+    pruned = FactsCache(cache_dir(planwatch.paths.warehouse_dir), version).prune(set(gathered.keys))
     context.add_output_metadata({"figures": gathered.facts.height, "documents extracted": gathered.extracted,
                                  "documents from cache": gathered.reused, "chunks": len(chunks),
                                  "cache files pruned": pruned})

@@ -73,13 +73,16 @@ def extraction_modules() -> list[str]:
     return sorted(seen)
 
 
-def extractor_version(catalog: pl.DataFrame) -> str:
-    """Hash of the extraction code (the import closure of pipelines.lib.extraction), the catalog and polars."""
+def extractor_version(catalog: pl.DataFrame, regions: pl.DataFrame | None = None) -> str:
+    """Hash of the extraction code (the import closure of pipelines.lib.extraction), the catalog,
+    the region reference (tables repair area names from it) and polars."""
     digest = hashlib.sha256(f"{CACHE_FORMAT}|polars {pl.__version__}".encode())
     for module in extraction_modules():
         digest.update(module.encode())
         digest.update((LIB_DIR / f"{module.rsplit('.', 1)[-1]}.py").read_bytes())
     digest.update(catalog.write_csv().encode())
+    if regions is not None:
+        digest.update(regions.write_csv().encode())
     return digest.hexdigest()[:16]
 
 
@@ -139,7 +142,8 @@ class ExtractionSummary:
 
 
 def extract_documents(
-    documents: pl.DataFrame, catalog: pl.DataFrame, cache: FactsCache | None = None
+    documents: pl.DataFrame, catalog: pl.DataFrame, cache: FactsCache | None = None,
+    regions: pl.DataFrame | None = None,
 ) -> tuple[pl.DataFrame, ExtractionSummary]:
     """Facts of every document (rows of DOCUMENT_SCHEMA), with ``doc_id``, in document order.
 
@@ -155,6 +159,7 @@ def extract_documents(
         facts = extract_facts(
             texts[position], doc=doc["file"], region=doc["region_name"], doc_type=doc["doc_type"],
             period_start=doc["period_start"], period_end=doc["period_end"], year=doc["year"], catalog=catalog,
+            regions=regions,
         ).cast(FACT_SCHEMA)
         if cache is not None:
             cache.store(key, facts)
