@@ -6,8 +6,9 @@ import polars as pl
 import pytest
 
 from pipelines.lib.extraction import FACT_SCHEMA, extract_facts
-from pipelines.lib.numbers import compact, find_quantities, units_compatible
+from pipelines.lib.numbers import compact, find_quantities
 from pipelines.lib.reference import load_catalog
+from pipelines.lib.units import units_compatible
 
 CATALOG = Path(__file__).resolve().parents[1] / "data" / "raw" / "reference" / "indicators.csv"
 

@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipelines.lib.units import spell
-from pipelines.lib.units import units_compatible as units_compatible  # re-exported: read with the numbers
 
 
 def alternation(words: Iterable[str]) -> str:
