@@ -78,11 +78,12 @@ def test_chunks_cover_every_document_once_in_order_and_gather_back(seeds):
     assert document_chunks(documents, 50)[-1][0] == documents.height - 1  # never more chunks than documents
     assert len(document_chunks(documents.head(0), 4)) == 1
 
-    parts = [ChunkFacts(start, chunk.select(pl.col("file").alias("doc")), [f"k{start}"], 1, 0)
+    parts = [ChunkFacts(start, chunk.select(pl.col("file").alias("doc")), [f"k{start}"], 1, 0, "v1")
              for start, chunk in chunks]
     gathered = gather_chunks(list(reversed(parts)))
     assert gathered.facts["doc"].to_list() == documents["file"].to_list()
     assert gathered.keys == [f"k{start}" for start, _ in chunks]
+    assert (gathered.extracted, gathered.version) == (len(chunks), "v1")
 
 
 def test_the_executor_is_chosen_by_the_environment():

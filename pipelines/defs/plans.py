@@ -22,23 +22,26 @@ def plan_documents(context: dg.AssetExecutionContext, planwatch: PlanwatchResour
 
 
 @dg.op(out=dg.DynamicOut(tuple))
-def split_plan_documents(context: dg.OpExecutionContext, plan_documents: StageResult):
-    """Cut the documents into chunks of about equal text, one parallel step each (lib/fanout.py)."""
+def split_plan_documents(context: dg.OpExecutionContext, planwatch: PlanwatchResource, plan_documents: StageResult):
+    """Cut the documents into chunks of about equal text, one parallel step each (lib/fanout.py).
+    The extractor version is taken once here, so every chunk and the gathering agree on it."""
+    paths = planwatch.paths
+    version = extractor_version(load_catalog(paths.indicator_catalog), load_regions(paths.regions))
     chunks = document_chunks(plan_documents.rows, fan_out().chunks)
     for number, (start, chunk) in enumerate(chunks):
-        yield dg.DynamicOutput((start, chunk), mapping_key=f"chunk_{number:04d}")
+        yield dg.DynamicOutput((start, chunk, version), mapping_key=f"chunk_{number:04d}")
 
 
 @dg.op
 def extract_document_chunk(planwatch: PlanwatchResource, chunk: tuple) -> ChunkFacts:
     """Facts of one chunk of documents; documents unchanged since an earlier run come from the cache."""
-    start, documents = chunk
+    start, documents, version = chunk
     paths = planwatch.paths
     catalog = load_catalog(paths.indicator_catalog)
     regions = load_regions(paths.regions)
-    cache = FactsCache(cache_dir(paths.warehouse_dir), extractor_version(catalog, regions))
+    cache = FactsCache(cache_dir(paths.warehouse_dir), version)
     facts, summary = extract_documents(documents, catalog, cache, regions)
-    return ChunkFacts(start, facts, summary.keys, summary.extracted, summary.reused)
+    return ChunkFacts(start, facts, summary.keys, summary.extracted, summary.reused, version)
 
 
 @dg.op
@@ -48,8 +51,7 @@ def gather_extracted_facts(
     """All chunks' facts in document order; cache entries of documents gone or changed are dropped."""
     gathered = gather_chunks(chunks)
     catalog = load_catalog(planwatch.paths.indicator_catalog)
-    version = extractor_version(catalog, load_regions(planwatch.paths.regions))
-    pruned = FactsCache(cache_dir(planwatch.paths.warehouse_dir), version).prune(set(gathered.keys))
+    pruned = FactsCache(cache_dir(planwatch.paths.warehouse_dir), gathered.version).prune(set(gathered.keys))
     context.add_output_metadata({"figures": gathered.facts.height, "documents extracted": gathered.extracted,
                                  "documents from cache": gathered.reused, "chunks": len(chunks),
                                  "cache files pruned": pruned})

@@ -27,13 +27,15 @@ EXECUTORS = ("in_process", "multiprocess")
 
 @dataclass(frozen=True)
 class ChunkFacts:
-    """What one parallel extraction step hands back: where its chunk starts, its facts, and its cache keys."""
+    """What one parallel extraction step hands back: where its chunk starts, its facts, its cache keys,
+    and the extractor version they were cached under."""
 
     start: int
     facts: pl.DataFrame
     keys: list[str]
     extracted: int
     reused: int
+    version: str
 
 
 @dataclass(frozen=True)
@@ -86,4 +88,5 @@ def gather_chunks(chunks: list[ChunkFacts]) -> ChunkFacts:
         keys=[k for c in ordered for k in c.keys],
         extracted=sum(c.extracted for c in ordered),
         reused=sum(c.reused for c in ordered),
+        version=ordered[0].version,
     )
