@@ -23,6 +23,7 @@ Results go to benchmarks/results/<UTC time>.json and, as a Markdown table, to st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import platform
@@ -84,11 +85,14 @@ def stage_of(step_key: str) -> str:
 
 
 class TreeMemory:
-    """Peak resident memory of a process and all its descendants, sampled on a thread."""
+    """Peak resident memory of a process and all its descendants, sampled on a thread; the whole
+    tree is killed when it passes ``cap_mb`` (a shared machine must not run out of memory)."""
 
-    def __init__(self, pid: int, interval: float = 0.1):
-        self.root, self.interval = psutil.Process(pid), interval
+    def __init__(self, pid: int, cap_mb: float, interval: float = 0.1):
+        self.root, self.cap, self.interval = psutil.Process(pid), cap_mb * 2**20, interval
         self.peak_tree = self.peak_single = 0
+        self.timeline: list[tuple[float, int]] = []  # (epoch seconds, tree bytes)
+        self.capped = False
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, daemon=True)
         self._thread.start()
@@ -106,8 +110,15 @@ class TreeMemory:
                 except psutil.NoSuchProcess:
                     continue
             if sizes:
+                self.timeline.append((time.time(), sum(sizes)))
                 self.peak_tree = max(self.peak_tree, sum(sizes))
                 self.peak_single = max(self.peak_single, max(sizes))
+                if sum(sizes) > self.cap:
+                    self.capped = True
+                    for process in reversed(processes):
+                        with contextlib.suppress(psutil.NoSuchProcess):
+                            process.kill()
+                    return
             self._stop.wait(self.interval)
 
     def stop(self) -> tuple[float, float]:
@@ -115,20 +126,40 @@ class TreeMemory:
         self._thread.join()
         return self.peak_tree / 2**20, self.peak_single / 2**20
 
+    def peak_between(self, start: float, end: float) -> float:
+        inside = [size for at, size in self.timeline if start <= at <= end]
+        return max(inside, default=0) / 2**20
 
-def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float) -> dict:
-    """One pipeline run in a child process: its report, wall time and peak memory."""
-    report = warehouse / ".benchmark_run.json"
+
+STEP_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \+0000 - dagster - \w+ - \S+ - \S+ - \d+ - (\S+) - "
+                       r"(STEP_START|STEP_SUCCESS|STEP_FAILURE) ")
+
+
+def step_windows(log: Path) -> dict[str, tuple[float, float]]:
+    """step key -> (start, end) in epoch seconds, from the Dagster log lines of a run (1 s resolution)."""
+    windows: dict[str, list[float]] = {}
+    for line in log.read_text(errors="replace").splitlines():
+        match = STEP_LINE.match(line)
+        if match:
+            at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+            window = windows.setdefault(match[2], [at, at])
+            window[1 if match[3] != "STEP_START" else 0] = at
+    return {step: (start, end) for step, (start, end) in windows.items()}
+
+
+def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float, cap_mb: float) -> dict:
+    """One pipeline run in a child process: its report, wall time, peak memory overall and per stage."""
+    report, log_path = warehouse / ".benchmark_run.json", warehouse / ".benchmark_run.log"
     report.unlink(missing_ok=True)
     env = {**os.environ, "PLANWATCH_RAW_DIR": str(raw), "PLANWATCH_WAREHOUSE_DIR": str(warehouse),
            "PLANWATCH_EXECUTOR": executor}
     for name in ("DAGSTER_HOME", "PLANWATCH_FACTS_CACHE_DIR", "PLANWATCH_SMTP_HOST"):  # own instance, cache, outbox
         env.pop(name, None)
     started = time.perf_counter()
-    with open(warehouse / ".benchmark_run.log", "w") as log:
+    with open(log_path, "w") as log:
         child = subprocess.Popen([sys.executable, "-m", "benchmarks.run_benchmarks", "--child-run", str(report)],
                                  cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
-        memory = TreeMemory(child.pid)
+        memory = TreeMemory(child.pid, cap_mb)
         try:
             child.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -140,18 +171,26 @@ def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float) -> d
     stages: dict[str, float] = {}
     for key, seconds in outcome.get("steps", {}).items():
         stages[stage_of(key)] = stages.get(stage_of(key), 0.0) + seconds
-    return {**outcome, "executor": executor, "wall_seconds": round(wall, 2), "timed_out": child.returncode == -9,
+    stage_peaks: dict[str, float] = {}
+    windows = step_windows(log_path)
+    for key, (start, end) in windows.items():
+        stage_peaks[stage_of(key)] = max(stage_peaks.get(stage_of(key), 0.0), memory.peak_between(start, end + 1))
+    last_step = max(windows, key=lambda k: windows[k][0]) if windows else None
+    return {**outcome, "executor": executor, "wall_seconds": round(wall, 2),
+            "timed_out": wall >= timeout and not outcome.get("success"), "killed_at_memory_cap_mb": cap_mb if memory.capped else None,
+            "last_step_started": last_step,
             "peak_tree_mb": round(peak_tree), "peak_process_mb": round(peak_single),
-            "stages": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])}}
+            "stages": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
+            "stage_peak_tree_mb": {k: round(v) for k, v in sorted(stage_peaks.items(), key=lambda kv: -kv[1])}}
 
 
 # ---------------------------------------------------------------------------------------------------------
 # Corpus, changes, comparisons
 
 
-def corpus(size: int, seed: int, jobs: int) -> tuple[Path, dict]:
-    """The corpus of ``size`` regions under benchmarks/out, generated unless an identical one is there."""
-    out = WORK_DIR / f"corpus_{size}"
+def corpus(work: Path, size: int, seed: int, jobs: int) -> tuple[Path, dict]:
+    """The corpus of ``size`` regions under ``work``, generated unless an identical one is there."""
+    out = work / f"corpus_{size}"
     marker = out / ".generated.json"
     wanted = {"regions": size, "seed": seed, "mix": DEFAULT_MIX,
               "generator": (REPO_ROOT / "benchmarks" / "generate_corpus.py").stat().st_mtime_ns}
@@ -192,9 +231,9 @@ def extraction_throughput(raw: Path) -> dict:
     import polars as pl
 
     from pipelines.lib.extraction import extract_facts
-    from pipelines.lib.reference import load_catalog
+    from pipelines.lib.reference import load_catalog, load_regions
 
-    catalog = load_catalog(raw / "reference" / "indicators.csv")
+    catalog, regions = load_catalog(raw / "reference" / "indicators.csv"), load_regions(raw / "reference" / "regions.csv")
     manifest = pl.read_csv(raw / "plans" / "manifest.csv", infer_schema=False).to_dicts()
     texts = [(row, (raw / "plans" / row["file"]).read_text(encoding="utf-8")) for row in manifest]
     megabytes = sum(len(text.encode()) for _, text in texts) / 1e6
@@ -209,7 +248,8 @@ def extraction_throughput(raw: Path) -> dict:
     for row, text in texts:
         start, end = PERIOD_YEARS.get(row["period"] or "", (None, None))
         figures += extract_facts(text, doc=row["file"], region=row["region"], doc_type=row["doc_type"],
-                                 period_start=start, period_end=end, year=int(row["year"]), catalog=catalog).height
+                                 period_start=start, period_end=end, year=int(row["year"]), catalog=catalog,
+                                 regions=regions).height
     extraction = time.perf_counter() - started
     return {"documents": len(texts), "text_mb": round(megabytes, 2), "figures": figures,
             "extract_seconds": round(extraction, 2), "extract_mb_per_s": round(megabytes / extraction, 2),
@@ -217,41 +257,71 @@ def extraction_throughput(raw: Path) -> dict:
             "ratio_to_floor": round(extraction / floor, 1)}
 
 
-def machine() -> dict:
+def machine(commit: str | None) -> dict:
     cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
                 if line.startswith("model name")), platform.processor())
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True)
     return {"cpu": cpu, "cores": os.cpu_count(), "cores_usable": len(os.sched_getaffinity(0)),
             "memory_gb": round(psutil.virtual_memory().total / 2**30, 1), "os": platform.platform(),
             "python": platform.python_version(), "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-            "commit": commit.stdout.strip()}
+            "commit": commit or subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO_ROOT,
+                                               capture_output=True, text=True).stdout.strip()}
 
 
 # ---------------------------------------------------------------------------------------------------------
 
 
-def benchmark_size(size: int, executors: list[str], seed: int, jobs: int, timeout: float) -> dict:
-    raw, summary = corpus(size, seed, jobs)
+def benchmark_size(work: Path, size: int, executors: list[str], seed: int, jobs: int, timeout: float,
+                   cap_mb: float) -> dict:
+    raw, summary = corpus(work, size, seed, jobs)
     result = {"regions": size, "corpus": summary, "runs": {}}
     for executor in executors:
-        warehouse = WORK_DIR / f"warehouse_{size}_{executor}"
+        warehouse = work / f"warehouse_{size}_{executor}"
         shutil.rmtree(warehouse, ignore_errors=True)
         warehouse.mkdir(parents=True)
         print(f"[{size}] full run, {executor} ...", flush=True)
-        result["runs"][f"full_{executor}"] = full = measured_run(raw, warehouse, executor, timeout)
+        result["runs"][f"full_{executor}"] = full = measured_run(raw, warehouse, executor, timeout, cap_mb)
         if full["success"]:
             result["runs"][f"full_{executor}"]["digest"] = table_digest(warehouse)
         if executor == executors[0] and full["success"]:
             path, original = change_one_document(raw)
             try:
                 print(f"[{size}] incremental run (one document changed), {executor} ...", flush=True)
-                result["runs"][f"incremental_{executor}"] = measured_run(raw, warehouse, executor, timeout)
+                result["runs"][f"incremental_{executor}"] = measured_run(raw, warehouse, executor, timeout, cap_mb)
             finally:
                 path.write_bytes(original)
     digests = [r.get("digest") for k, r in result["runs"].items() if k.startswith("full_")]
     if len(digests) > 1:
         result["executors_identical"] = all(d is not None and d == digests[0] for d in digests)
     return result
+
+
+def stage_group(stage: str) -> str:
+    """Stages as the table shows them: extraction's ops together, the pandera boundary checks together."""
+    if stage.startswith("extracted_facts."):
+        return "extracted_facts"
+    return "boundary checks (valid_*)" if "_valid_" in stage else stage
+
+
+def stage_table(results: dict) -> str:
+    """Seconds and peak memory (MB, whole tree while the stage ran) per stage, for each run."""
+    columns = [(size["regions"], name, run) for size in results["sizes"] for name, run in size["runs"].items()]
+    seconds: dict[str, dict[int, float]] = {}
+    peaks: dict[str, dict[int, float]] = {}
+    for index, (_, _, run) in enumerate(columns):
+        for stage, value in run.get("stages", {}).items():
+            group = seconds.setdefault(stage_group(stage), {})
+            group[index] = group.get(index, 0.0) + value
+        for stage, value in run.get("stage_peak_tree_mb", {}).items():
+            group = peaks.setdefault(stage_group(stage), {})
+            group[index] = max(group.get(index, 0.0), value)
+    order = sorted(seconds, key=lambda g: -max(seconds[g].values()))
+    header = "| stage | " + " | ".join(f"{regions} {name.replace('_', ' ')}" for regions, name, _ in columns) + " |"
+    lines = [header, "|---|" + "---:|" * len(columns)]
+    for group in order:
+        cells = [f"{seconds[group].get(i, 0):.1f} s / {peaks.get(group, {}).get(i, 0):.0f} MB"
+                 if i in seconds[group] else "" for i in range(len(columns))]
+        lines.append(f"| {group} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def markdown(results: dict) -> str:
@@ -264,12 +334,14 @@ def markdown(results: dict) -> str:
             extraction = sum(v for k, v in stages.items() if k.startswith("extracted_facts"))
             other = sum(v for k, v in stages.items() if not k.startswith("extracted_facts"))
             docs = run.get("extraction", {})
-            status = "" if run.get("success") else " (FAILED)" if not run.get("timed_out") else " (TIMED OUT)"
+            status = ("" if run.get("success") else f" (stopped at {run['killed_at_memory_cap_mb']} MB in {run['last_step_started']})"
+                      if run.get("killed_at_memory_cap_mb") else " (TIMED OUT)" if run.get("timed_out") else " (FAILED)")
             lines.append(
                 f"| {size['regions']} | {size['corpus']['documents']} | {size['corpus']['text_mb']} | {name}{status} "
                 f"| {run['wall_seconds']} | {extraction:.1f} | {other:.1f} | {run['peak_tree_mb']} "
                 f"| {run['peak_process_mb']} | {docs.get('documents extracted', '?')} / "
                 f"{docs.get('documents from cache', '?')} |")
+    lines += ["", stage_table(results)]
     if "throughput" in results:
         t = results["throughput"]
         lines += ["", f"Extraction throughput ({t['documents']} documents, {t['text_mb']} MB): "
@@ -285,6 +357,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=2026)
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="processes for corpus generation")
     parser.add_argument("--timeout", type=float, default=3600, help="seconds before a run is stopped")
+    parser.add_argument("--memory-cap-mb", type=float, default=12000,
+                        help="stop a run whose process tree passes this resident memory")
+    parser.add_argument("--work-dir", type=Path, default=WORK_DIR, help="corpora and warehouses")
+    parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
+    parser.add_argument("--commit", help="commit the code under test is at (default: git rev-parse HEAD)")
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--child-run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -293,15 +370,17 @@ def main(argv: list[str] | None = None) -> int:
 
     executors = ["in_process", "multiprocess"] if args.executor == "both" else [args.executor]
     sizes = sorted(int(s) for s in args.sizes.split(","))
-    results = {"taken_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(), "sizes": []}
+    results = {"taken_at": datetime.now(UTC).isoformat(timespec="seconds"), "machine": machine(args.commit),
+               "sizes": []}
     if not args.no_throughput:
-        raw, _ = corpus(sizes[0], args.seed, args.jobs)
+        raw, _ = corpus(args.work_dir, sizes[0], args.seed, args.jobs)
         print(f"[{sizes[0]}] extraction throughput ...", flush=True)
         results["throughput"] = extraction_throughput(raw)
     for size in sizes:
-        results["sizes"].append(benchmark_size(size, executors, args.seed, args.jobs, args.timeout))
-        RESULTS_DIR.mkdir(parents=True, exist_ok=True)
-        (RESULTS_DIR / f"{results['taken_at'].replace(':', '')}.json").write_text(
+        results["sizes"].append(benchmark_size(args.work_dir, size, executors, args.seed, args.jobs, args.timeout,
+                                               args.memory_cap_mb))
+        args.results_dir.mkdir(parents=True, exist_ok=True)
+        (args.results_dir / f"{results['taken_at'].replace(':', '')}.json").write_text(
             json.dumps(results, ensure_ascii=False, indent=1))
     print(markdown(results))
     return 0
