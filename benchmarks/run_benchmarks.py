@@ -271,7 +271,7 @@ def machine(commit: str | None) -> dict:
 
 
 def benchmark_size(work: Path, size: int, executors: list[str], seed: int, jobs: int, timeout: float,
-                   cap_mb: float) -> dict:
+                   cap_mb: float, incremental: bool = True) -> dict:
     raw, summary = corpus(work, size, seed, jobs)
     result = {"regions": size, "corpus": summary, "runs": {}}
     for executor in executors:
@@ -282,7 +282,7 @@ def benchmark_size(work: Path, size: int, executors: list[str], seed: int, jobs:
         result["runs"][f"full_{executor}"] = full = measured_run(raw, warehouse, executor, timeout, cap_mb)
         if full["success"]:
             result["runs"][f"full_{executor}"]["digest"] = table_digest(warehouse)
-        if executor == executors[0] and full["success"]:
+        if incremental and executor == executors[0] and full["success"]:
             path, original = change_one_document(raw)
             try:
                 print(f"[{size}] incremental run (one document changed), {executor} ...", flush=True)
@@ -363,6 +363,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-dir", type=Path, default=RESULTS_DIR)
     parser.add_argument("--commit", help="commit the code under test is at (default: git rev-parse HEAD)")
     parser.add_argument("--no-throughput", action="store_true")
+    parser.add_argument("--no-incremental", action="store_true")
     parser.add_argument("--child-run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_run:
@@ -378,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
         results["throughput"] = extraction_throughput(raw)
     for size in sizes:
         results["sizes"].append(benchmark_size(args.work_dir, size, executors, args.seed, args.jobs, args.timeout,
-                                               args.memory_cap_mb))
+                                               args.memory_cap_mb, not args.no_incremental))
         args.results_dir.mkdir(parents=True, exist_ok=True)
         (args.results_dir / f"{results['taken_at'].replace(':', '')}.json").write_text(
             json.dumps(results, ensure_ascii=False, indent=1))
