@@ -49,3 +49,14 @@ def test_sensor_requests_a_run_only_when_raw_files_change(planwatch_env):
     # The same change does not start a second run.
     again = raw_files_sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=changed.cursor))
     assert not again.run_requests
+
+
+def test_sensor_ignores_lock_and_temporary_files(planwatch_env):
+    instance = dg.DagsterInstance.ephemeral()
+    first = raw_files_sensor.evaluate_tick(dg.build_sensor_context(instance=instance))
+
+    statistics = planwatch_env["raw"] / "statistics"
+    (statistics / "~$x.xlsx").write_bytes(b"owner file Excel writes while x.xlsx is open")
+    (statistics / "x.csv.tmp").write_text("being saved", encoding="utf-8")
+    opened = raw_files_sensor.evaluate_tick(dg.build_sensor_context(instance=instance, cursor=first.cursor))
+    assert not opened.run_requests

@@ -7,6 +7,7 @@ import json
 import dagster as dg
 
 from pipelines.config import Paths
+from pipelines.lib.raw_files import input_files
 
 JOB_NAME = "planwatch_nightly"
 TIMEZONE = "Asia/Shanghai"
@@ -26,14 +27,10 @@ nightly_schedule = dg.ScheduleDefinition(
 
 
 def raw_fingerprint(paths: Paths) -> dict[str, str]:
-    """relative path -> size and mtime of every file under the raw folder."""
+    """relative path -> size and mtime of every input file under the raw folder (not lock, temporary or
+    backup files: opening a workbook in Excel is no change)."""
     root = paths.raw_dir
-    if not root.exists():
-        return {}
-    return {
-        str(p.relative_to(root)): f"{p.stat().st_size}:{p.stat().st_mtime_ns}"
-        for p in sorted(root.rglob("*")) if p.is_file() and not p.name.startswith(".")
-    }
+    return {str(p.relative_to(root)): f"{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in input_files(root)}
 
 
 @dg.sensor(job=planwatch_job, minimum_interval_seconds=60, default_status=dg.DefaultSensorStatus.RUNNING)
