@@ -8,7 +8,7 @@ import polars as pl
 
 from pipelines.defs.resources import PlanwatchResource
 from pipelines.lib.loading import load_run
-from pipelines.lib.reference import load_catalog, load_regions
+from pipelines.lib.reference import read_catalog, read_regions
 from pipelines.lib.stage import StageResult
 
 
@@ -27,11 +27,14 @@ def warehouse_tables(
     paths = planwatch.paths
     wh = planwatch.warehouse
     wh.begin(context.run.run_id)
-    rejected = pl.concat([s.rejected for s in (plan_documents, extracted_facts, statistics_files, observations, targets)])
+    # The reference tables are loaded here, so their refused rows are reported here (once per run).
+    regions, catalog = read_regions(paths.regions), read_catalog(paths.indicator_catalog)
+    rejected = pl.concat([s.rejected for s in (regions, catalog, plan_documents, extracted_facts, statistics_files,
+                                               observations, targets)])
     with wh.connect() as con:
         counts = load_run(
             wh, con, run_id=context.run.run_id, loaded_at=datetime.now(),
-            regions=load_regions(paths.regions), catalog=load_catalog(paths.indicator_catalog),
+            regions=regions.rows, catalog=catalog.rows,
             documents=plan_documents.rows, facts=extracted_facts.rows, targets=targets.rows,
             observations=observations.rows, assessments=assessments, rejected=rejected,
         )

@@ -37,8 +37,8 @@ from pipelines.lib.mail import (
     one_line,
     parse_address,
 )
-from pipelines.lib.reading import UnreadableDocument, decode_bytes
-from pipelines.lib.reference import region_names
+from pipelines.lib.reading import UnreadableDocument, read_analyst_csv
+from pipelines.lib.reference import resolve_region
 from pipelines.lib.stage import StageResult, rejected_frame
 from pipelines.lib.warehouse import Warehouse
 
@@ -96,14 +96,13 @@ def load_routing(path: Path, regions: pl.DataFrame, categories: dict[str, str]) 
             "source_file": path.name, "location": "file", "stage": "alert_routing", "raw": None,
             "reason": f"{problem}; alerts without a recipient are held until the file names at least a "
                       f"default ('*,*') recipient"}]))
-    names = pl.concat([region_names(regions), regions.select("region_code", pl.col("region_code").alias("name"))])
     rows = (
         raw.select(ROUTING_COLUMNS)
         .with_row_index("row", offset=2)  # line 1 is the header
         .with_columns(pl.col(c).fill_null("").str.strip_chars() for c in ROUTING_COLUMNS)
         .with_columns(pl.when(pl.col(c) == "").then(pl.lit(ANY)).otherwise(pl.col(c)).alias(c)
                       for c in ("region", "category"))
-        .join(names.unique("name"), left_on="region", right_on="name", how="left")
+        .pipe(resolve_region, "region", regions)
         .with_columns(
             pl.when(pl.col("region") == ANY).then(pl.lit(ANY)).otherwise(pl.col("region_code")).alias("region_code"),
             pl.when(pl.col("category") == ANY).then(pl.lit(ANY))
@@ -112,7 +111,8 @@ def load_routing(path: Path, regions: pl.DataFrame, categories: dict[str, str]) 
         )
         .with_columns(
             pl.when(pl.col("region_code").is_null())
-            .then(pl.format("region '{}' is neither a region name, alias nor code of regions.csv", "region"))
+            .then(pl.coalesce("region_ambiguity", pl.format(
+                "region '{}' is neither a region name, alias nor code of regions.csv", "region")))
             .when(pl.col("category_code").is_null())
             .then(pl.format("category '{}' is not an indicator category ({})", "category",
                             pl.lit(", ".join(sorted(set(categories.values()))))))
@@ -139,8 +139,7 @@ def _read_routing_file(path: Path) -> tuple[pl.DataFrame | None, str | None]:
     if not path.exists():
         return None, f"{path} not found"
     try:
-        text, _encoding = decode_bytes(path.read_bytes(), path.name)
-        raw = pl.read_csv(text.encode("utf-8"), infer_schema=False)
+        raw = read_analyst_csv(path)
     except (UnreadableDocument, pl.exceptions.PolarsError) as exc:
         return None, f"{path.name} cannot be read as CSV: {one_line(str(exc))[:200]}"
     missing = [c for c in ROUTING_COLUMNS if c not in raw.columns]

@@ -7,7 +7,7 @@ from datetime import datetime
 import duckdb
 import polars as pl
 
-from pipelines.lib.reference import region_names
+from pipelines.lib.reference import resolve_region
 from pipelines.lib.warehouse import Warehouse, scalar
 
 
@@ -27,12 +27,11 @@ def load_run(
     rejected: pl.DataFrame,
 ) -> dict[str, int]:
     """Replace the current-state tables, append this run's rows to the history tables."""
-    names = region_names(regions).rename({"name": "region", "region_code": "fact_region_code"})
+    # A figure's region: the one it names, else its document's (as observations and targets decide it).
     facts = (
         facts.join(documents.select("doc_id", pl.col("region_code").alias("doc_region_code")), on="doc_id", how="left")
-        .join(names, on="region", how="left")
-        .with_columns(pl.coalesce("fact_region_code", "doc_region_code").alias("region_code"))
-        .drop("fact_region_code", "doc_region_code")
+        .pipe(resolve_region, "region", regions, otherwise=pl.col("doc_region_code"))
+        .drop("doc_region_code", "region_ambiguity")
     )
     counts = {
         "region": wh.replace_rows(con, "region", regions),

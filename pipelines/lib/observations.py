@@ -4,9 +4,10 @@ value type by source precedence.
 
 Statistics rows (``statistics.read_statistics``)
 - Region: the name, an alias or the code in reference/regions.csv (张家港, 张家港市, 苏州张家港 and
-  320582 are one region). Names are compared after NFKC, without spaces, quotes or case.
+  320582 are one region), resolved by reference.resolve_region (NFKC, without spaces, quotes or case);
+  a name two regions share (鼓楼区) is rejected naming both.
 - Indicator: the file's ``indicator_key`` when it is a catalog key; else the indicator text as a
-  catalog name or alias; else that text without a trailing bracket (地区生产总值(亿元), 地区生产总值
+  catalog name or alias (one only one indicator has; reference.resolve); else that text without a trailing bracket (地区生产总值(亿元), 地区生产总值
   (预计数)); else a yearly growth row (地区生产总值增长, …按可比价增长, …比上年增长, …同比增长, …增速)
   goes to the indicator's ``<key>_growth`` when the catalog has one.
 - Unit: a unit written in the value cell (3030.21亿元), else the unit column (or the value header's
@@ -53,7 +54,7 @@ from __future__ import annotations
 
 import polars as pl
 
-from pipelines.lib.reference import indicator_names, region_names
+from pipelines.lib.reference import indicator_lookup, resolve, resolve_region
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult
 from pipelines.lib.units import base_unit, convert_expr, known_bases, spelled
 
@@ -131,31 +132,6 @@ def build_observations(
 
 # --- shared matching ----------------------------------------------------------------------------
 
-def _match_key(expr: pl.Expr) -> pl.Expr:
-    """How names are compared: NFKC (full-width and Ⅲ folded), no spaces, quotes or case."""
-    return expr.str.normalize("NFKC").str.replace_all(r"[\s“”\"‘’'「」《》]", "").str.to_lowercase()
-
-
-def _lookup(names: pl.DataFrame, key: str) -> pl.DataFrame:
-    """name -> ``key`` as a join table on the match key (the key itself is a name too)."""
-    return (
-        pl.concat([names.select(pl.col("name"), pl.col(key)),
-                   names.select(pl.col(key).alias("name"), pl.col(key))])
-        .with_columns(_match_key(pl.col("name")).alias("match"))
-        .unique("match", keep="first", maintain_order=True)
-        .select("match", key)
-    )
-
-
-def _resolve(frame: pl.DataFrame, text: pl.Expr, table: pl.DataFrame, key: str, alias: str) -> pl.DataFrame:
-    """Add ``alias``: the ``key`` whose name matches ``text`` (null when none does)."""
-    return (
-        frame.with_columns(_match_key(text).alias("_match"))
-        .join(table.rename({key: alias}), left_on="_match", right_on="match", how="left", maintain_order="left")
-        .drop("_match")
-    )
-
-
 def _source_kind(title: pl.Expr, estimate: pl.Expr) -> pl.Expr:
     kind = pl.lit("press_report")
     fallback = pl.when(title.is_null()).then(pl.lit("statistics_file")).otherwise(kind)
@@ -199,7 +175,7 @@ def _unit_message(unit: pl.Expr) -> pl.Expr:
 def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
                      regions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
     keys = _catalog(catalog)
-    names = _lookup(indicator_names(catalog), "indicator_key")
+    names = indicator_lookup(catalog)
     growth_of = keys.filter(pl.col("indicator_key").str.ends_with("_growth")).select(
         pl.col("indicator_key").str.strip_suffix("_growth").alias("stem_key"), pl.col("indicator_key").alias("growth_key"))
     text = pl.col("indicator_text").str.normalize("NFKC").str.strip_chars()
@@ -213,12 +189,12 @@ def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
         .with_columns(pl.col("_value").str.to_lowercase().is_in(PLACEHOLDERS).or_(pl.col("_value").is_null())
                       .alias("_missing"))
         .filter(~pl.col("_missing"))
-        .pipe(_resolve, pl.col("region_text"), _lookup(region_names(regions), "region_code"), "region_code", "region_code")
-        .pipe(_resolve, pl.col("indicator_key"), names, "indicator_key", "_by_key")
-        .pipe(_resolve, text, names, "indicator_key", "_by_text")
-        .pipe(_resolve, pl.col("_base"), names, "indicator_key", "_by_base")
-        .pipe(_resolve, text.str.replace(_GROWTH, ""), names, "indicator_key", "_stem_text")
-        .pipe(_resolve, pl.col("_base").str.replace(_GROWTH, ""), names, "indicator_key", "_stem_base")
+        .pipe(resolve_region, "region_text", regions)
+        .pipe(resolve, pl.col("indicator_key"), names, alias="_by_key")
+        .pipe(resolve, text, names, alias="_by_text", ambiguity="_text_ambiguity")
+        .pipe(resolve, pl.col("_base"), names, alias="_by_base", ambiguity="_base_ambiguity")
+        .pipe(resolve, text.str.replace(_GROWTH, ""), names, alias="_stem_text")
+        .pipe(resolve, pl.col("_base").str.replace(_GROWTH, ""), names, alias="_stem_base")
         .with_columns(
             # A growth key only for a text that really ends in 增长/增速 (the stem differs from the text).
             pl.when(text.str.contains(_GROWTH)).then("_stem_text").alias("_stem_text"),
@@ -260,16 +236,18 @@ def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
     frame = frame.with_columns(_reasons(
         (garbled, pl.lit("garbled characters (U+FFFD): the file was saved in another encoding than it was read "
                          "with; re-save it as UTF-8")),
-        (pl.col("region_code").is_null(),
-         pl.lit("region '") + pl.col("region_text").fill_null("") + "'"
-         + pl.when(pl.col("region_from").is_in(["sheet name", "file name"]))
-         .then(pl.lit(" (the ") + pl.col("region_from") + ", as the table has no 地区/region column)")
-         .otherwise(pl.lit("")) + " is not in reference/regions.csv (name, alias or code); add it there, as an "
-         "alias if it is another name of a known region"),
-        (pl.col("indicator_key").is_null(),
-         pl.lit("indicator '") + pl.coalesce("indicator_text", pl.lit("")) + "'"
-         + pl.when(pl.col("_raw_key").is_not_null()).then(pl.lit(" (key '") + pl.col("_raw_key") + "')")
-         .otherwise(pl.lit("")) + " is not in reference/indicators.csv (key, name or alias); add it as an alias"),
+        (pl.col("region_code").is_null(), pl.coalesce(
+            "region_ambiguity",
+            pl.lit("region '") + pl.col("region_text").fill_null("") + "'"
+            + pl.when(pl.col("region_from").is_in(["sheet name", "file name"]))
+            .then(pl.lit(" (the ") + pl.col("region_from") + ", as the table has no 地区/region column)")
+            .otherwise(pl.lit("")) + " is not in reference/regions.csv "
+            "(name, alias or code); add it there, as an alias if it is another name of a known region")),
+        (pl.col("indicator_key").is_null(), pl.coalesce(
+            "_text_ambiguity", "_base_ambiguity",
+            pl.lit("indicator '") + pl.coalesce("indicator_text", pl.lit("")) + "'"
+            + pl.when(pl.col("_raw_key").is_not_null()).then(pl.lit(" (key '") + pl.col("_raw_key") + "')")
+            .otherwise(pl.lit("")) + " is not in reference/indicators.csv (key, name or alias); add it as an alias")),
         (pl.col("_year").is_null(), pl.lit("year '") + pl.col("year").fill_null("") + "' is not a year (write 2021 or 2021年)"),
         (pl.col("_number").is_null(), pl.lit("value '") + pl.col("value_raw") + "' is not a number"),
         (pl.col("_number").is_not_null() & pl.col("indicator_key").is_not_null() & pl.col("_converted").is_null(),
@@ -307,9 +285,7 @@ def _from_facts(facts: pl.DataFrame, documents: pl.DataFrame, catalog: pl.DataFr
         facts.filter(pl.col("kind").is_in(OBSERVED_FACT_KINDS))
         .with_row_index("order").with_columns(pl.col("order").cast(pl.Int64))
         .join(docs, on="doc_id", how="left", maintain_order="left")
-        .pipe(_resolve, pl.col("region"), _lookup(region_names(regions), "region_code"), "region_code", "_named_region")
-        .with_columns(pl.when(pl.col("region").is_null()).then("_doc_region").otherwise("_named_region")
-                      .alias("region_code"))
+        .pipe(resolve_region, "region", regions, otherwise=pl.col("_doc_region"))
         .join(_catalog(catalog), on="indicator_key", how="left", maintain_order="left")
         .with_columns(pl.col("value_type").replace({"structure": "level"}).alias("value_type"))
     )
@@ -324,12 +300,13 @@ def _from_facts(facts: pl.DataFrame, documents: pl.DataFrame, catalog: pl.DataFr
         pl.col("evidence").alias("raw"),
     )
     frame = frame.with_columns(_reasons(
-        (pl.col("region").is_not_null() & pl.col("region_code").is_null(),
-         pl.lit("region '") + pl.col("region") + "' named in the text is not in reference/regions.csv (a sub-area "
-         "of the document's region, or a missing alias): the figure cannot be tied to a region code"),
+        (pl.col("region").is_not_null() & pl.col("region_code").is_null(), pl.coalesce(
+            pl.col("region_ambiguity") + " (named in the text): the figure cannot be tied to a region code",
+            pl.lit("region '") + pl.col("region") + "' named in the text is not in reference/regions.csv (a "
+            "sub-area of the document's region, or a missing alias): the figure cannot be tied to a region code")),
         (pl.col("region").is_null() & pl.col("region_code").is_null(),
          pl.lit("the document's region ('") + pl.col("_doc_region_name").fill_null("unknown")
-         + "') is not in reference/regions.csv: give it in plans/manifest.csv"),
+         + "') has no region code (unknown or ambiguous in reference/regions.csv): give it in plans/manifest.csv"),
         (pl.col("indicator_name").is_null(),
          pl.lit("indicator '") + pl.col("indicator_text").fill_null("") + "' has no catalog key"
          + pl.when(pl.col("indicator_key").is_not_null()).then(pl.lit(" ('") + pl.col("indicator_key") + "' is not "

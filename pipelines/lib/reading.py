@@ -1,4 +1,4 @@
-"""Decode plan documents (txt, docx, pdf, html) into cleaned text lines.
+"""Decode plan documents (txt, docx, pdf, html) into cleaned text lines, and analysts' CSV files.
 
 Line numbers: for a .txt file, line i (1-based, splitting on ``\\n``) of ``text`` is line i of the file,
 because cleaning never adds or removes a line — a noise line becomes an empty line, and normalization
@@ -16,6 +16,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import polars as pl
 from charset_normalizer import from_bytes
 
 SUPPORTED_SUFFIXES = (".txt", ".docx", ".pdf", ".html", ".htm")
@@ -81,6 +82,14 @@ def decode_bytes(raw: bytes, name: str, declared: str | None = None) -> tuple[st
     if _looks_binary(text):
         raise UnreadableDocument(f"{name}: binary content, not a text document")
     return text, best.encoding.replace("_", "-")
+
+
+def read_analyst_csv(path: Path) -> pl.DataFrame:
+    """A CSV an analyst keeps (manifest, reference tables, alert routing) as strings: UTF-8 with or without
+    BOM, or GB18030 / UTF-16 as Excel saves it. Raises UnreadableDocument naming the file when it cannot be
+    decoded, and polars' error when the text is not CSV."""
+    text, _encoding = decode_bytes(path.read_bytes(), path.name)
+    return pl.read_csv(text.encode("utf-8"), infer_schema=False)
 
 
 # --- cleaning -----------------------------------------------------------------------------------

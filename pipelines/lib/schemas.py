@@ -1,7 +1,8 @@
 """pandera (polars) models of every stage's output frame, and the quarantine that applies them.
 
 Each model matches a frame contract defined in its stage module (DOCUMENT_SCHEMA, FACT_SCHEMA +
-doc_id, RAW_STAT_SCHEMA, OBSERVATION_SCHEMA, TARGET_SCHEMA, ASSESSMENT_SCHEMA, REJECTED_SCHEMA) and
+doc_id, RAW_STAT_SCHEMA, OBSERVATION_SCHEMA, TARGET_SCHEMA, ASSESSMENT_SCHEMA, REJECTED_SCHEMA, and the
+reference tables' CATALOG_SCHEMA and REGION_SCHEMA) and
 adds what the dtypes cannot say: allowed values, the year window, key uniqueness. A stage may add
 columns before this file knows them (``strict=False``); a declared column that is missing or has
 another dtype is a bug and raises (tests/test_schemas.py keeps the models and contracts in step).
@@ -47,6 +48,8 @@ VALUE_KINDS = ("level", "share", "rate_of_change", "count_new", "cumulative", "r
 ALERT_STATES = ("pending", "sent", "failed", "held", "superseded")
 ALERT_TYPES = ("slip", "recovery")
 REGION_CODE = r"^\d{6}$"  # GB/T 2260
+INDICATOR_KEY = r"^[a-z][a-z0-9_]*$"  # snake_case: keys are identifiers in SQL and code
+NOT_BLANK = r"\S"
 DOC_ID = r"^[0-9a-f]{16}$"
 
 # --- ranges that depend on the unit ----------------------------------------------------------------
@@ -265,6 +268,37 @@ class RejectedModel(pa.DataFrameModel):
         strict = True
 
 
+class CatalogModel(pa.DataFrameModel):
+    """reference/indicators.csv: one row per indicator key."""
+
+    indicator_key: str = pa.Field(str_matches=INDICATOR_KEY)
+    name_zh: str = pa.Field(str_matches=NOT_BLANK)
+    aliases: str = pa.Field(nullable=True)
+    unit: str = pa.Field(nullable=True)
+    direction: str = pa.Field(nullable=True, isin=DIRECTIONS)
+    category: str = pa.Field(nullable=True)
+    value_kind: str = pa.Field(nullable=True, isin=VALUE_KINDS)
+    notes: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        unique = ["indicator_key"]
+
+
+class RegionModel(pa.DataFrameModel):
+    """reference/regions.csv: one row per GB/T 2260 code."""
+
+    region_code: str = pa.Field(str_matches=REGION_CODE)
+    name_zh: str = pa.Field(str_matches=NOT_BLANK)
+    level: str = pa.Field(nullable=True, isin=REGION_LEVELS)
+    parent_code: str = pa.Field(nullable=True, str_matches=REGION_CODE)
+    aliases: str = pa.Field(nullable=True)
+
+    class Config:
+        strict = False
+        unique = ["region_code"]
+
+
 class FigureModel(pa.DataFrameModel):
     """One figure of a stage row (``row``, ``figure`` = its column) with its indicator's catalog unit
     and kind; ``canonical`` when the stage promises values in the catalog unit."""
@@ -362,6 +396,13 @@ TARGETS = Boundary("targets", TargetModel, source_file=pl.format("document {}", 
                    canonical=True)
 ASSESSMENTS = Boundary("assessments", AssessmentModel, source_file=pl.lit("assessment"),
                        location=pl.format("target {}", pl.col("target_id")))
+# Reference tables are read with their file name and line (reference.read_catalog / read_regions).
+CATALOG = Boundary("indicators.csv", CatalogModel, source_file=pl.col("source_file"),
+                   location=pl.format("row {}", pl.col("file_row")),
+                   raw_exclude=("source_file", "file_row"))
+REGIONS = Boundary("regions.csv", RegionModel, source_file=pl.col("source_file"),
+                   location=pl.format("row {}", pl.col("file_row")),
+                   raw_exclude=("source_file", "file_row"))
 BOUNDARIES = {b.name: b for b in (DOCUMENTS, FACTS, RAW_STATISTICS, OBSERVATIONS, TARGETS, ASSESSMENTS)}
 
 FAILURE_SCHEMA = {"row": pl.UInt32, "check": pl.String, "detail": pl.String}
@@ -463,17 +504,18 @@ def quarantine_invalid(result: StageResult, boundary: Boundary, *, catalog: pl.D
     found = row_failures(rows, boundary, catalog)
     if found.is_empty():
         return result
+    # _stage/_reason: a stage's own rows may have a stage or reason column (assessments have reason).
     per_row = found.group_by("row", maintain_order=True).agg(
-        pl.format("validate:{}", pl.col("check").first()).alias("stage"),
+        pl.format("validate:{}", pl.col("check").first()).alias("_stage"),
         pl.format("{}: {}", pl.lit(boundary.name), pl.col("detail").unique(maintain_order=True).str.join("; "))
-        .alias("reason"),
+        .alias("_reason"),
     )
     bad = rows.with_row_index("row").join(per_row, on="row", how="inner", maintain_order="left")
     kept_columns = [c for c in rows.columns if c not in boundary.raw_exclude]
     rejected = bad.select(
         boundary.source_file.cast(pl.String).alias("source_file"),
         boundary.location.cast(pl.String).alias("location"),
-        "stage", "reason",
+        pl.col("_stage").alias("stage"), pl.col("_reason").alias("reason"),
         pl.struct(kept_columns).struct.json_encode().alias("raw"),
     )
     kept = rows.filter(~pl.int_range(pl.len(), dtype=pl.UInt32).is_in(per_row["row"].implode()))

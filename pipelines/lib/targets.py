@@ -19,6 +19,8 @@ Decisions (tested in tests/test_targets.py):
   ``ratio_multiple``: N倍 of a value whose reference year the figure does not carry), a change
   target without a baseline, and a target about an area outside reference/regions.csv stay
   targets, with ``unresolved`` saying why; their assessment is insufficient_data.
+  The area resolves through reference.resolve_region (the figure's own, else the document's);
+  an ambiguous name (鼓楼区) is such an area, and is also refused with the candidate codes.
 - A bare number (``=``) takes its comparator from the catalog direction: >= when higher is
   better, <= when lower is better, ~ (a band) otherwise.
 - Baseline: a baseline figure of the same document, indicator and region (the nearest one
@@ -33,7 +35,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
-from pipelines.lib.reference import region_names
+from pipelines.lib.reference import resolve_region
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult, empty_rejected
 from pipelines.lib.units import spelled, to_canonical
 
@@ -109,7 +111,9 @@ def build_targets(
                   pl.col("first_line"), pl.col("target_id")).alias("reason"))
     targets = targets.filter(~repeated)
 
-    rejected = pl.concat([_rejected_rows(refused), _rejected_rows(repeats)])
+    ambiguous = targets.filter(pl.col("region_ambiguity").is_not_null()).with_columns(
+        pl.format("{}; the target is kept but cannot be judged", "region_ambiguity").alias("reason"))
+    rejected = pl.concat([_rejected_rows(refused), _rejected_rows(repeats), _rejected_rows(ambiguous)])
     return StageResult(targets.select(list(TARGET_SCHEMA)).cast(TARGET_SCHEMA), rejected)
 
 
@@ -121,20 +125,15 @@ def _in_context(facts: pl.DataFrame, documents: pl.DataFrame, catalog: pl.DataFr
         pl.col("file").alias("doc_file"), pl.col("region_code").alias("doc_region_code"),
         pl.col("region_name").alias("doc_region_name"), pl.col("year").alias("doc_year"),
     )
-    names = region_names(regions).rename({"name": "region_name", "region_code": "named_region_code"})
     entries = catalog.select(
         "indicator_key", "direction", "value_kind",
         pl.col("unit").alias("canonical_unit"), pl.lit(True).alias("in_catalog"),
     )
     frame = (
         facts.join(docs, on="doc_id", how="left")
-        .with_columns(pl.coalesce("region", "doc_region_name").alias("region_name"))
-        .join(names, on="region_name", how="left")
+        .pipe(resolve_region, "region", regions, otherwise=pl.col("doc_region_code"))
         .with_columns(
-            pl.when(pl.col("named_region_code").is_not_null()).then("named_region_code")
-            .when(pl.col("region").is_null() | (pl.col("region") == pl.col("doc_region_name")))
-            .then("doc_region_code")
-            .alias("region_code"),
+            pl.coalesce("region", "doc_region_name").alias("region_name"),
             pl.col("value").alias("stated_value"),
         )
         .join(entries, on="indicator_key", how="left")
