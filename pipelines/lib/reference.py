@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING
 import polars as pl
 
 from pipelines.lib.reading import read_analyst_csv
-from pipelines.lib.stage import StageResult, rejected_frame
+from pipelines.lib.stage import StageResult
 
 if TYPE_CHECKING:
     from pipelines.lib.schemas import Boundary
@@ -92,7 +92,7 @@ def _validated(frame: pl.DataFrame, schema: dict, path: Path, boundary: Boundary
     )
     repeat = pl.int_range(pl.len()).over(columns) > 0
     repeats = rows.with_columns(pl.col("file_row").min().over(columns).alias("first")).filter(repeat)
-    rejected = rejected_frame([]) if repeats.is_empty() else repeats.select(
+    rejected = repeats.select(
         "source_file", pl.format("row {}", "file_row").alias("location"), pl.lit("reference").alias("stage"),
         pl.format("repeats row {} exactly; the first is used, delete the repeat", "first").alias("reason"),
         pl.concat_str(columns, separator=",", ignore_nulls=True).alias("raw"),
