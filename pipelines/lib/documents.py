@@ -22,6 +22,7 @@ from pathlib import Path
 
 import polars as pl
 
+from pipelines.lib.raw_files import is_input_file
 from pipelines.lib.reading import SUPPORTED_SUFFIXES, UnreadableDocument, read_analyst_csv, read_document
 from pipelines.lib.reference import PERIODS, region_spellings, resolve_region
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult, empty_rejected, rejected_frame
@@ -180,7 +181,7 @@ def _plan_files(plans_dir: Path, manifest_path: Path) -> tuple[list[Path], pl.Da
     if not plans_dir.exists():
         return [], empty_rejected()
     entries = sorted(p for p in plans_dir.iterdir()
-                     if p != manifest_path and not p.name.startswith((".", "~$")))
+                     if p != manifest_path and is_input_file(Path(p.name)))
     refused = [{"source_file": p.name, "location": "whole file", "stage": "read", "raw": None,
                 "reason": "a folder: documents are read from plans/ itself, not from its subfolders" if p.is_dir()
                 else f"{p.suffix or 'no extension'}: {UNSUPPORTED_FORMAT}"}
