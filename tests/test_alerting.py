@@ -5,6 +5,7 @@ statuses are exactly the ones each scenario needs."""
 from __future__ import annotations
 
 import socket
+import time
 from datetime import datetime, timedelta
 from email import message_from_bytes, policy
 from pathlib import Path
@@ -41,6 +42,8 @@ TARGETS = {
     "jj_rd": ("331002", "rd_expenditure_share_gdp", False, 3.0, ">=", "%", "研发投入强度达到3%。"),
     "sd_gdp": ("370000", "gdp", True, 100000.0, ">=", "亿元", "全省生产总值突破10万亿元。"),
 }
+WORKBOOK_BYTES = b"PK\x03\x04" + bytes(range(256))  # stands in for an .xlsx: any bytes must arrive unchanged
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 FIRST = {"zjg_gdp": "off_track", "zjg_pm25": "at_risk", "zjg_rd": "on_track", "hz_forest": "off_track",
          "jj_rd": "off_track", "sd_gdp": "off_track"}
 
@@ -286,6 +289,24 @@ def test_validation_error_holds_alerts_until_a_run_without_it(tmp_path, smtp_ser
     assert set(scenario.alerts()["state"]) == {"sent"}
 
 
+def test_alert_of_a_target_whose_assessment_was_quarantined_waits_instead_of_retiring(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    scenario = Scenario(tmp_path)
+    scenario.run("run1", FIRST, smtp(free_port()))  # server down: every alert pending
+    # Run 2: 山东 GDP's assessment broke the model, so it is not in the table; its issue names the target.
+    # 椒江 R&D is simply not assessed any more (no issue): stale news.
+    broken = {"check_name": "time_progress:greater_than_or_equal_to", "target_id": "sd_gdp",
+              "detail": "assessment, target sd_gdp: time_progress=-0.5"}
+    scenario.run("run2", {t: s for t, s in FIRST.items() if t not in ("sd_gdp", "jj_rd")}, smtp(port),
+                 issues=[broken])
+    assert not {"default@planwatch.example", "tz-keji@planwatch.example"} & set(by_recipient(inbox.take()))
+    states = dict(scenario.alerts().filter(pl.col("target_id").is_in(["sd_gdp", "jj_rd"]))
+                  .select("target_id", "state").iter_rows())
+    assert states == {"sd_gdp": "held", "jj_rd": "superseded"}
+    scenario.run("run3", FIRST, smtp(port))  # assessed again, no issue: it goes out
+    assert [r for r, _ in inbox.take()] == [["default@planwatch.example"]]
+
+
 def test_no_route_at_all_holds_the_alert_until_routing_names_someone(tmp_path, smtp_server):
     inbox, port = smtp_server
     scenario = Scenario(tmp_path, routing="region,category,recipient,name\n*,*,nobody,坏地址\n")
@@ -319,7 +340,7 @@ def test_without_smtp_host_emails_go_to_the_outbox_once(tmp_path):
     scenario = Scenario(tmp_path)
     (scenario.outputs.reports_dir).mkdir(parents=True)
     (scenario.outputs.reports_dir / "index.html").write_text("<html></html>", encoding="utf-8")
-    (scenario.outputs.reports_dir / "320582.xlsx").write_bytes(b"")
+    (scenario.outputs.reports_dir / "320582.xlsx").write_bytes(WORKBOOK_BYTES)
     counts = scenario.run("run1", FIRST, MailSettings())
     files = sorted(scenario.outputs.outbox_dir.glob("*.eml"))
     assert counts["emails"] == 5 and len(files) == 5 and counts["delivery"].startswith("outbox")
@@ -328,8 +349,10 @@ def test_without_smtp_host_emails_go_to_the_outbox_once(tmp_path):
     zjg = next(f for f in files if f.name.startswith("zjg_planwatch.example_"))
     msg = message_from_bytes(zjg.read_bytes(), policy=policy.default)
     assert msg["To"].addresses[0].addr_spec == "zjg@planwatch.example"
-    assert (scenario.outputs.reports_dir / "320582.xlsx").as_uri() in html(msg)
-    assert str(scenario.outputs.reports_dir / "index.html") in plain(msg)
+    assert "file://" not in html(msg)  # a path on the pipeline host opens nowhere else: the table is attached
+    assert [(a.get_filename(), a.get_content()) for a in msg.iter_attachments()] == [
+        ("张家港市指标完成情况表_320582.xlsx", WORKBOOK_BYTES)]
+    assert f"- 评估报告(HTML)：{scenario.outputs.reports_dir / 'index.html'}" in plain(msg)
     assert msg["Message-ID"] == alerts.filter(pl.col("target_id") == "zjg_gdp")["message_id"][0]
 
     with scenario.wh.connect() as con:
@@ -339,6 +362,53 @@ def test_without_smtp_host_emails_go_to_the_outbox_once(tmp_path):
 
     scenario.run("run2", FIRST, MailSettings())
     assert sorted(scenario.outputs.outbox_dir.glob("*.eml")) == files  # nothing new, nothing duplicated
+
+
+def test_each_email_carries_the_evaluation_tables_of_its_regions(tmp_path, smtp_server):
+    inbox, port = smtp_server
+    scenario = Scenario(tmp_path)
+    reports = scenario.outputs.reports_dir
+    reports.mkdir(parents=True)
+    (reports / "index.html").write_text("<html></html>", encoding="utf-8")
+    (reports / "320582.xlsx").write_bytes(WORKBOOK_BYTES)  # 张家港市
+    (reports / "320706.xlsx").write_bytes(WORKBOOK_BYTES[::-1])  # 海州区
+    scenario.run("run1", FIRST, smtp(port))
+    received = by_recipient(inbox.take())
+
+    def attached(recipient: str) -> list[tuple[str, str, bytes]]:
+        return [(a.get_filename(), a.get_content_type(), a.get_content())
+                for a in received[recipient].iter_attachments()]
+
+    assert attached("zjg@planwatch.example") == [("张家港市指标完成情况表_320582.xlsx", XLSX_TYPE, WORKBOOK_BYTES)]
+    assert attached("eco@planwatch.example") == [("海州区指标完成情况表_320706.xlsx", XLSX_TYPE, WORKBOOK_BYTES[::-1])]
+    assert attached("default@planwatch.example") == []  # 山东省 has no table this run
+    zjg = received["zjg@planwatch.example"]
+    assert "附件：张家港市指标完成情况表_320582.xlsx" in plain(zjg) and "附件：张家港市指标完成情况表_320582.xlsx" in html(zjg)
+    # Staff on the pipeline host still find the files by their paths; nobody gets a file:// link.
+    lines = plain(zjg).splitlines()
+    place = lines.index("报告位置（Planwatch 主机上的文件）：")
+    assert lines[place + 1:place + 3] == [f"- 评估报告(HTML)：{reports / 'index.html'}",
+                                          f"- 张家港市指标完成情况表(Excel)：{reports / '320582.xlsx'}"]
+    assert str(reports / "320582.xlsx") in html(zjg) and "file://" not in html(zjg) and "href" not in html(zjg)
+
+
+@pytest.fixture
+def berlin_clock(monkeypatch):
+    """The pipeline host's clock in Berlin (UTC+1 in March): its naive local times are Berlin time."""
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    yield
+    monkeypatch.undo()
+    time.tzset()
+
+
+def test_emails_show_beijing_time_whatever_the_hosts_zone(tmp_path, berlin_clock):
+    scenario = Scenario(tmp_path)
+    scenario.run("run1", {"sd_gdp": "off_track"}, MailSettings())  # the clock reads 2026-03-02 02:00 (Berlin)
+    msg = message_from_bytes(next(scenario.outputs.outbox_dir.glob("*.eml")).read_bytes(), policy=policy.default)
+    for body in (plain(msg), html(msg)):
+        assert "Planwatch 于 2026-03-02 09:00（北京时间）完成本次评估" in body  # 01:00 UTC
+    assert msg["Date"].datetime == datetime(2026, 3, 2, 2, 0).astimezone()
 
 
 class PasswordCheck:

@@ -12,7 +12,9 @@ only what no other row covers. Each row of the ``alert`` table is one status cha
 recipient; its id is a hash, so a re-run finds it instead of adding it. Open rows (pending,
 failed, held) are retried every run while the target still has the status they report,
 and retired as superseded once it has not. One email per recipient and run lists all of
-that recipient's alerts, binding targets first.
+that recipient's alerts, binding targets first, with the evaluation table (.xlsx) of each region
+it names attached (recipients cannot open paths on the pipeline host; the paths are still listed,
+as 报告位置, for staff there). Times in the emails are Beijing time (Asia/Shanghai).
 """
 
 from __future__ import annotations
@@ -25,10 +27,11 @@ from email.message import EmailMessage
 from pathlib import Path
 
 import duckdb
-import jinja2
 import polars as pl
 
+from pipelines.lib.formatting import template_environment
 from pipelines.lib.mail import (
+    Attachment,
     Delivery,
     MailSettings,
     address_problem,
@@ -39,6 +42,7 @@ from pipelines.lib.mail import (
 )
 from pipelines.lib.reading import UnreadableDocument, read_analyst_csv
 from pipelines.lib.reference import resolve_region
+from pipelines.lib.report import REPORT_PAGE, workbook_name
 from pipelines.lib.stage import StageResult, rejected_frame
 from pipelines.lib.warehouse import Warehouse
 
@@ -47,38 +51,13 @@ ROUTING_COLUMNS = ["region", "category", "recipient", "name"]
 ROUTE_SCHEMA = {"region_code": pl.String, "category": pl.String, "recipient": pl.String, "name": pl.String,
                 "is_default": pl.Boolean}
 NO_RECIPIENT = ""
-COMPARATOR_ZH = {">=": "不低于", "<=": "不高于", "=": "达到"}
-TEMPLATES = jinja2.Environment(
-    loader=jinja2.FileSystemLoader(Path(__file__).parent / "templates"),
-    autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=True),
-    undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
-)
-
-
-def _number(value: float | None) -> str:
-    """3030.21 -> '3030.21', 3.0 -> '3', None -> '—' (two decimals at most, as plan tables print)."""
-    return "—" if value is None else f"{value:.2f}".rstrip("0").rstrip(".")
-
-
-def _amount(value: float | None, unit: str | None) -> str:
-    """'3030.21 亿元'; '—' when there is no value (no unit after a dash)."""
-    return "—" if value is None else f"{_number(value)} {unit or ''}".strip()
-
-
-def _target_text(alert: dict) -> str:
-    """'2025年不高于 35 微克/立方米', '2025年 35 % 左右'."""
-    value = _amount(alert["target_value"], alert["unit"])
-    if alert["comparator"] == "~":
-        return f"{alert['target_year']}年 {value}左右"
-    return f"{alert['target_year']}年{COMPARATOR_ZH.get(alert['comparator'], '')} {value}"
-
-
-TEMPLATES.filters.update(amount=_amount, target=_target_text)
+TEMPLATES = template_environment()
+XLSX_MIME = ("application", "vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
 @dataclass(frozen=True)
 class AlertOutputs:
-    """Where the emails point and where they go without SMTP."""
+    """Where the report files the emails carry lie, and where the emails go without SMTP."""
 
     reports_dir: Path
     outbox_dir: Path
@@ -269,6 +248,10 @@ def review_open_alerts(con: duckdb.DuckDBPyConnection, *, run_id: str) -> None:
         WHERE u.alert_id = a.alert_id AND a.state IN ('pending', 'failed', 'held')
           AND CASE a.alert_type WHEN 'recovery' THEN coalesce(cur.status NOT IN ('on_track', 'achieved'), true)
                                 ELSE cur.status IS DISTINCT FROM a.status_after END
+          -- Not assessed because this run's assessment of it was quarantined: not stale news; held below.
+          AND NOT (cur.status IS NULL AND a.target_id IN (
+              SELECT target_id FROM validation_issue
+              WHERE run_id = $run AND severity = 'error' AND target_id IS NOT NULL))
     """, {"run": run_id})
     # An error-severity validation issue of this run on the target, or on its region and indicator,
     # holds the alert back; it goes out on the first run without one.
@@ -339,20 +322,22 @@ def _email(alerts: pl.DataFrame, sender, outputs: AlertOutputs, now: datetime) -
     slips = [r for r in rows if r["alert_type"] == "slip"]
     recoveries = [r for r in rows if r["alert_type"] == "recovery"]
     regions = list(dict.fromkeys(r["region_name"] or r["region_code"] or "未知地区" for r in rows))
+    places, attachments = _report_files(outputs.reports_dir, alerts)
     context = {
         "recipient_name": alerts["recipient_name"][0],
         "slips": slips,
         "recoveries": recoveries,
         "regions": regions,
-        "report_links": _report_links(outputs.reports_dir, alerts),
-        "generated_at": now.strftime("%Y-%m-%d %H:%M"),
+        "report_places": places,
+        "attachments": [a.filename for a in attachments],
+        "generated_at": now,
     }
     message = compose(
         key=key, sender=sender, recipient=parse_address(recipient, alerts["recipient_name"][0]),
         subject=_subject(regions, len(slips), len(recoveries)),
         text=TEMPLATES.get_template("alert_email.txt").render(context),
         html=TEMPLATES.get_template("alert_email.html").render(context),
-        when=now,
+        when=now, attachments=attachments,
     )
     return Email(key, recipient, alert_ids, message)
 
@@ -364,21 +349,26 @@ def _subject(regions: list[str], slips: int, recoveries: int) -> str:
     return f"【Planwatch{'预警' if slips else '通知'}】{place}：{'，'.join(news)}"
 
 
-def _report_links(reports_dir: Path, alerts: pl.DataFrame) -> list[dict[str, str]]:
-    """The report page and the evaluation table (.xlsx) of each region in the email, where they exist."""
-    links = []
-    if (reports_dir / "index.html").exists():
-        links.append({"label": "评估报告(HTML)", "path": str(reports_dir / "index.html"),
-                      "uri": (reports_dir / "index.html").as_uri()})
-    regions = alerts.select("region_code", "region_name").unique(maintain_order=True)
+def _report_files(reports_dir: Path, alerts: pl.DataFrame) -> tuple[list[dict[str, str]], tuple[Attachment, ...]]:
+    """Where this run's report lies on the pipeline host (a path only staff there can open), and the
+    evaluation table (.xlsx) of each region in the email as an attachment, which every recipient can."""
+    places = []
+    if (reports_dir / REPORT_PAGE).exists():
+        places.append({"label": "评估报告(HTML)", "path": str(reports_dir / REPORT_PAGE)})
+    attachments = []
+    regions = alerts.select("region_code", "region_name").unique(maintain_order=True).drop_nulls("region_code")
     for code, name in regions.iter_rows():
-        for stem in (code, name):
-            table = reports_dir / f"{stem}.xlsx"
-            if stem and table.exists():
-                links.append({"label": f"{name or code}指标完成情况表(Excel)", "path": str(table),
-                              "uri": table.as_uri()})
-                break
-    return links
+        table = reports_dir / workbook_name(code)
+        if table.exists():
+            title = f"{name or code}指标完成情况表"
+            places.append({"label": f"{title}(Excel)", "path": str(table)})
+            attachments.append(Attachment(_file_name(f"{title}_{code}.xlsx"), table.read_bytes(), *XLSX_MIME))
+    return places, tuple(attachments)
+
+
+def _file_name(name: str) -> str:
+    """An attachment name every mail client and file system takes: one line, no path or reserved characters."""
+    return re.sub(r'[\\/:*?"<>|]', "_", one_line(name))
 
 
 # ---------------------------------------------------------------------------------------------- state

@@ -21,6 +21,7 @@ from datetime import datetime
 
 import polars as pl
 
+from pipelines.lib.formatting import COMPARATOR_SIGNS
 from pipelines.lib.targets import LEVEL_TYPES, RATE_KIND, chosen
 
 ASSESSMENT_SCHEMA = {
@@ -100,7 +101,6 @@ GROWTH_CATEGORIES_ZH = {
     "moving_away": "背离目标",
 }
 MEASURE_LABELS_ZH = {"level": "实际", "cumulative": "累计", "rate": "年均", "rate_total": "累计变化"}
-COMPARATOR_SIGNS = {">=": "≥", "<=": "≤", "~": "≈"}
 SERIES_SCHEMA = {"target_id": pl.String, "year": pl.Int32, "value": pl.Float64, "years_used": pl.Int32}
 
 

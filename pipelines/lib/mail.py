@@ -3,11 +3,15 @@
 Header injection: messages use ``email.policy.SMTP``, which refuses CR/LF in any header value,
 and addresses go through ``email.headerregistry.Address``, which refuses anything that is not
 one address. Text meant for a header is also flattened to one line first (``one_line``).
-The SMTP password lives only in ``MailSettings`` (kept out of its repr) and in the login call.
+The SMTP password lives only in ``MailSettings`` (kept out of its repr) and in the login call, and
+it only crosses an encrypted connection: with security ``none`` a login is refused unless the server
+is this machine (loopback), and the alerts wait with the reason instead.
+Default ports: 25 without encryption, 587 for STARTTLS, 465 for implicit TLS (ssl).
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import smtplib
@@ -25,6 +29,9 @@ SECURITY_MODES = ("none", "starttls", "ssl")
 DEFAULT_PORTS = {"none": 25, "starttls": 587, "ssl": 465}
 DEFAULT_SENDER = "planwatch@localhost"
 SMTP_TIMEOUT_SECONDS = 30
+LOOPBACK_NAMES = ("localhost", "localhost.")
+CLEARTEXT_LOGIN_REFUSED = ("refusing to send the SMTP password without TLS: "
+                           "set PLANWATCH_SMTP_SECURITY=starttls or ssl")
 
 _CONTROL_RUNS = re.compile(r"[\s\x00-\x1f\x7f\u2028\u2029\x85]+")
 
@@ -83,6 +90,8 @@ class MailSettings:
             return f"PLANWATCH_SMTP_PORT must be a port number, not {self.port!r}"
         if problem := address_problem(self.mail_from):
             return f"PLANWATCH_MAIL_FROM: {problem}"
+        if self.uses_smtp and self.user and self.security == "none" and not is_loopback(self.host):
+            return CLEARTEXT_LOGIN_REFUSED
         return None
 
     @property
@@ -103,6 +112,28 @@ class MailSettings:
         return f"smtp://{self.host}:{self.effective_port} ({self.security}){login}"
 
 
+def is_loopback(host: str | None) -> bool:
+    """True for this machine: localhost, 127.0.0.0/8, ::1 (names are not resolved: a name that
+    merely points at 127.0.0.1 today is no promise about tomorrow)."""
+    name = (host or "").strip().lower()
+    if name in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A file carried by an email: its name as the recipient sees it, its bytes and MIME type."""
+
+    filename: str
+    content: bytes
+    maintype: str
+    subtype: str
+
+
 @dataclass(frozen=True)
 class Delivery:
     """What happened to one message: ``state`` is sent, pending (transient error: retry) or
@@ -117,9 +148,10 @@ class Delivery:
 
 
 def compose(*, key: str, sender: Address, recipient: Address, subject: str, text: str, html: str,
-            when: datetime) -> EmailMessage:
-    """A multipart/alternative message (plain text + HTML) whose Message-ID follows from ``key``,
-    so composing the same alerts again yields the same id (and the same outbox file)."""
+            when: datetime, attachments: tuple[Attachment, ...] = ()) -> EmailMessage:
+    """A multipart/alternative message (plain text + HTML), multipart/mixed with the attachments,
+    whose Message-ID follows from ``key``, so composing the same alerts again yields the same id
+    (and the same outbox file)."""
     message = EmailMessage(policy=policy.SMTP)
     message["Subject"] = one_line(subject)
     message["From"] = sender
@@ -128,6 +160,9 @@ def compose(*, key: str, sender: Address, recipient: Address, subject: str, text
     message["Message-ID"] = f"<planwatch.{key}@{sender.domain}>"
     message.set_content(text)
     message.add_alternative(html, subtype="html")
+    for attachment in attachments:
+        message.add_attachment(attachment.content, maintype=attachment.maintype, subtype=attachment.subtype,
+                               filename=attachment.filename)
     return message
 
 
@@ -135,6 +170,9 @@ def deliver(messages: dict[str, EmailMessage], settings: MailSettings, outbox_di
     """Send every message (key -> message); one message failing does not stop the others."""
     if not messages:
         return []
+    if problem := settings.problem():  # e.g. a login without TLS: nothing is sent, nothing is lost
+        return [Delivery(key, "pending", "smtp" if settings.uses_smtp else "outbox", m["Message-ID"], problem)
+                for key, m in messages.items()]
     if not settings.uses_smtp:
         return [_write_outbox(key, message, outbox_dir) for key, message in messages.items()]
     try:

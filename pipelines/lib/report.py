@@ -14,14 +14,14 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
-import jinja2
 import polars as pl
 import xlsxwriter
+
+from pipelines.lib.formatting import template_environment
 
 REPORT_PAGE = "index.html"
 UNKNOWN_REGION = "unknown"  # the group of targets whose area is not in reference/regions.csv
 UNKNOWN_REGION_NAME = "地区参考表以外的地区"
-TEMPLATES_DIR = Path(__file__).parent / "templates"
 EVALUATION_SHEET = "指标完成情况表"
 # The published shape of the evaluation table, then the years the numbers belong to.
 EVALUATION_COLUMNS = ["类型", "指标", "单位", "基数", "目标值", "最新值", "完成进度", "时间进度", "属性", "状态",
@@ -271,10 +271,6 @@ def _write_atomic(path: Path, content: bytes) -> Path:
 
 def render_page(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataFrame, overview: pl.DataFrame,
                 targets: pl.DataFrame, evaluation: pl.DataFrame, charts: dict[str, dict]) -> str:
-    env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES_DIR), autoescape=True,
-                             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True)
-    env.filters.update(num=format_number, pct=format_percent)
-
     def by_region(frame: pl.DataFrame) -> dict[str, list[dict]]:
         return {code: part.to_dicts() for (code,), part in frame.partition_by("region_code", as_dict=True).items()}
 
@@ -284,7 +280,7 @@ def render_page(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataF
         pl.when(pl.col("region_code") == UNKNOWN_REGION).then(pl.lit(UNKNOWN_REGION_NAME))
         .otherwise(pl.col("region_name")).alias("region_name"),
     ).unique("region_code", maintain_order=True)
-    return env.get_template("report.html.j2").render(
+    return template_environment().get_template("report.html.j2").render(
         run_id=run_id,
         assessed_at=assessed_at,
         generated_at=datetime.now(),
@@ -305,17 +301,3 @@ def render_page(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataF
         charts=charts,
         box=CHART,
     )
-
-
-def format_number(value: float | int | None, decimals: int | None = None) -> str:
-    """3600.0 -> '3,600'; 3.456 -> '3.46'; None -> '—' (the dash plan tables print for 'no figure')."""
-    if value is None:
-        return "—"
-    if decimals is not None:
-        return f"{value:,.{decimals}f}"
-    return f"{value:,.2f}".rstrip("0").rstrip(".")
-
-
-def format_percent(value: float | None, *, scale: float = 100) -> str:
-    """A fraction (0.636) as '63.6%'; pass scale=1 for numbers already in percent."""
-    return "—" if value is None else f"{value * scale:.1f}%"
