@@ -21,6 +21,7 @@ import pytest
 
 from pipelines.config import EXPECTATIONS_DIR, SQL_DIR, Paths
 from pipelines.lib.gx_validation import load_suite, suite_names, validate_warehouse
+from pipelines.lib.loading import load_observations
 from pipelines.lib.observations import OBSERVATION_SCHEMA
 from pipelines.lib.reference import load_catalog, load_regions
 from pipelines.lib.warehouse import Warehouse
@@ -158,37 +159,74 @@ def test_broken_statistics_are_caught_quarantined_visible_and_never_alerted(brok
     assert str(paths.data_docs_dir / "index.html") in summarize(paths, result.run_id)
 
 
-def test_a_broken_row_already_in_the_warehouse_is_caught_by_the_suites(planwatch_env):
-    """A row that got into the published warehouse (a hand edit, an older version) fails the suites:
-    the check fails with ERROR, the row is quarantined with its check, and alerts on it are held."""
+def test_a_hand_edited_row_in_the_history_is_not_reported_and_holds_nothing_night_after_night(planwatch_env):
+    """A broken row put into the published history by hand (or left by an older version) reaches no
+    assessment, report or email: the suites judge what a run wrote or stands on, so the row does not
+    come back as a new rejected row and error issue every night holding its target's alerts forever."""
     wh = Warehouse(planwatch_env["warehouse"])
     wh.begin()
     with wh.connect() as con:
         wh.append_rows(con, "observation", pl.DataFrame([
             {"region_code": HOUSING[0], "indicator_key": HOUSING[1], "year": 2019, "value": 130.0, "unit": "%",
              "value_type": "level", "source": "手工录入", "source_file": "hand_edit", "location": "row 1",
-             "is_chosen": False},
+             "is_chosen": True},
             {"region_code": "999999", "indicator_key": "gdp", "year": 2019, "value": 10.0, "unit": "亿元",
              "value_type": "level", "source": "手工录入", "source_file": "hand_edit", "location": "row 2",
              "is_chosen": False},
         ], schema={k: v for k, v in OBSERVATION_SCHEMA.items() if k not in ("source_url", "evidence")}))
     wh.publish()
+    db = planwatch_env["warehouse"] / "planwatch.duckdb"
+    outbox = planwatch_env["warehouse"] / "outbox"
 
+    for night in (1, 2):
+        result = run_once()
+        assert result.success
+        assert "hand_edit" not in check_results(result)["gx_observation"].metadata["failing rows (first 20)"].value
+        assert query(db, "SELECT * FROM rejected_row WHERE source_file = 'hand_edit'").is_empty(), night
+        issues = query(db, "SELECT * FROM validation_issue WHERE run_id = ? AND severity = 'error'", [result.run_id])
+        assert issues.filter(pl.col("detail").str.contains("130.0|999999")).is_empty(), night
+        held = query(db, """SELECT a.state FROM alert a JOIN target t USING (target_id)
+                            WHERE t.region_code = ? AND t.indicator_key = ? AND a.state = 'held'""", list(HOUSING))
+        assert held.is_empty(), night
+        # The load hands the chosen flag to this run's own figure: the hand edit decides nothing.
+        assert query(db, "SELECT is_chosen FROM observation WHERE source_file = 'hand_edit'")["is_chosen"].to_list() \
+            == [False, False]
+    assert "住房保障受益覆盖率" in outbox_text(outbox)  # the slip went out, once, on the first night
+
+
+def test_assessment_that_breaks_the_model_is_quarantined_and_never_alerts(planwatch_env, monkeypatch):
+    """The assessments asset applies the pandera boundary like every stage: a broken assessment is
+    not loaded (so it cannot alert), lands in rejected_row with its reason, and fails valid_assessments."""
+    from pipelines.defs import assessment as assessment_defs
+
+    assess = assessment_defs.assess_targets
+
+    def broken_housing_assessment(*args, **kwargs) -> pl.DataFrame:
+        frame = assess(*args, **kwargs)
+        housing = (pl.col("region_code") == HOUSING[0]) & (pl.col("indicator_key") == HOUSING[1])
+        return frame.with_columns(pl.when(housing).then(-0.5).otherwise(pl.col("time_progress")).alias("time_progress"))
+
+    monkeypatch.setattr(assessment_defs, "assess_targets", broken_housing_assessment)
     result = run_once()
     assert result.success
-    gx_observation = check_results(result)["gx_observation"]
-    assert not gx_observation.passed and gx_observation.severity == dg.AssetCheckSeverity.ERROR
-    assert "hand_edit" in gx_observation.metadata["failing rows (first 20)"].value
+    paths = Paths.from_env()
+    db = paths.warehouse_db
 
-    db = planwatch_env["warehouse"] / "planwatch.duckdb"
-    refused = query(db, "SELECT location, stage, reason FROM rejected_row WHERE run_id = ? "
-                        "AND source_file = 'hand_edit' ORDER BY location", [result.run_id])
-    assert refused["stage"].to_list() == ["validate:observation.share_within_0_100",
-                                          "validate:observation.region_known"]
-    assert "value=130.0" in refused["reason"][0] and "region_code=999999" in refused["reason"][1]
-    held = query(db, """SELECT a.state FROM alert a JOIN target t USING (target_id)
-                        WHERE t.region_code = ? AND t.indicator_key = ?""", list(HOUSING))
-    assert set(held["state"]) == {"held"}
+    check = check_results(result)["valid_assessments"]
+    assert not check.passed and check.severity == dg.AssetCheckSeverity.ERROR
+    assert "time_progress" in check.metadata["quarantined rows"].value
+    refused = query(db, "SELECT * FROM rejected_row WHERE run_id = ? AND source_file = 'assessment'", [result.run_id])
+    assert refused.height >= 1 and refused["stage"].str.starts_with("validate:time_progress").all()
+    assert refused["reason"].str.contains("time_progress=-0.5").all()
+    housing_targets = query(db, "SELECT target_id FROM target WHERE region_code = ? AND indicator_key = ?",
+                            list(HOUSING))["target_id"]
+    assert set(refused["location"]) == {f"target {t}" for t in housing_targets}
+    loaded = query(db, "SELECT target_id FROM assessment WHERE run_id = ?", [result.run_id])["target_id"]
+    assert not set(housing_targets) & set(loaded) and loaded.len() > 0
+    issues = query(db, "SELECT target_id FROM validation_issue WHERE run_id = ? AND severity = 'error'",
+                   [result.run_id])["target_id"]
+    assert set(housing_targets) <= set(issues)
+    assert "住房保障受益覆盖率" not in outbox_text(paths.outbox_dir)
 
 
 # --- the suites themselves ---------------------------------------------------------------------------------
@@ -276,6 +314,63 @@ def test_suites_sort_broken_from_implausible_and_build_data_docs(small_warehouse
     assert all((docs_dir / page).exists() for page in pages)
     assert outcome.pages["observation"].parent.parent.name == "run-1"
     assert "yoy_ratio" in outcome.pages["observation"].read_text(encoding="utf-8")
+
+
+def test_a_broken_row_is_reported_by_the_run_that_wrote_it_and_not_again(tmp_path):
+    """Two runs through the real loader: run 1 loads a broken and an implausible figure, run 2's input
+    no longer has them. Run 1 reports them; run 2 (the rows still in the history) reports nothing."""
+    wh = Warehouse(tmp_path / "warehouse")
+    wh.begin()
+    good = {"unit": "微克/立方米", "value_type": "level", "source": "公报", "is_chosen": True, "source_rank": 2,
+            "source_kind": "bulletin", "source_file": "s.csv", "region_code": "320582",
+            "indicator_key": "pm25_concentration"}
+    run_1 = [{**good, "year": 2019, "value": 39.0, "location": "row 2"},
+             {**good, "year": 2020, "value": 240.0, "location": "row 3"},  # x6.2 in a year: implausible
+             {**good, "region_code": "999999", "year": 2020, "value": 30.0, "location": "row 4"}]  # no such region
+    run_2 = [{**good, "year": 2019, "value": 39.0, "location": "row 2"},
+             {**good, "year": 2020, "value": 37.0, "location": "row 3"}]  # corrected
+
+    def night(run_id: str, rows: list[dict], day: int) -> tuple[pl.DataFrame, pl.DataFrame]:
+        with wh.connect() as con:
+            wh.replace_rows(con, "region", load_regions(DEFAULT_RAW / "reference" / "regions.csv"))
+            wh.replace_rows(con, "indicator", load_catalog(DEFAULT_RAW / "reference" / "indicators.csv"))
+            load_observations(wh, con, pl.DataFrame(rows, schema=OBSERVATION_SCHEMA), run_id=run_id,
+                              loaded_at=datetime(2026, 1, day))
+            validate_warehouse(con, run_id=run_id, docs_dir=None, found_at=datetime(2026, 1, day))
+            return (con.sql("SELECT * FROM validation_issue WHERE run_id = $r", params={"r": run_id}).pl(),
+                    con.sql("SELECT * FROM rejected_row WHERE run_id = $r", params={"r": run_id}).pl())
+
+    issues, refused = night("run-1", run_1, 1)
+    assert sorted(issues.select("check_name", "severity").rows()) == [
+        ("observation.region_known", "error"), ("observation.year_over_year_plausible", "warning")]
+    assert refused["location"].to_list() == ["row 4"]
+
+    issues, refused = night("run-2", run_2, 2)
+    assert issues.is_empty() and refused.is_empty()
+    with wh.connect() as con:  # the history keeps every value ever seen, the broken one included
+        assert con.execute("SELECT count(*) FROM observation WHERE region_code = '999999'").fetchall() == [(1,)]
+
+
+def test_alert_rows_are_judged_once_by_the_run_after_the_one_that_wrote_them(small_warehouse):
+    wh, _ = small_warehouse
+    def assessed(con, run: str, day: int) -> None:  # the run's assessments load before its validation
+        wh.append_rows(con, "assessment", pl.DataFrame(
+            [{"run_id": run, "assessed_at": datetime(2026, 1, day), "target_id": "t1", "status": "off_track"}]))
+
+    with wh.connect() as con:
+        assessed(con, "run-1", 1)
+        wh.append_rows(con, "alert", pl.DataFrame([
+            {"alert_id": "a1", "target_id": "t1", "alert_type": "slip", "state": "sent", "status_after": "off_track",
+             "last_run_id": "run-1"},
+            {"alert_id": "a2", "target_id": "t1", "alert_type": "reminder", "state": "sent",
+             "status_after": "off_track", "last_run_id": "run-1"},  # a type nobody knows
+        ]))
+        for day, run in ((2, "run-2"), (3, "run-3")):
+            assessed(con, run, day)
+            validate_warehouse(con, run_id=run, docs_dir=None, found_at=datetime(2026, 1, day))
+        issues = con.execute("SELECT run_id, check_name, target_id FROM validation_issue "
+                             "WHERE table_name = 'alert'").fetchall()
+    assert issues == [("run-2", "alert.alert_type_known", "t1")]
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium to open the page")

@@ -9,7 +9,7 @@ import polars as pl
 from pipelines.defs.resources import PlanwatchResource
 from pipelines.lib.assessment import assess_targets
 from pipelines.lib.reference import load_catalog, load_regions
-from pipelines.lib.schemas import TARGETS, quarantine_invalid
+from pipelines.lib.schemas import ASSESSMENTS, TARGETS, quarantine_invalid
 from pipelines.lib.stage import StageResult
 from pipelines.lib.targets import build_targets
 
@@ -41,13 +41,16 @@ def assessments(
     planwatch: PlanwatchResource,
     targets: StageResult,
     observations: StageResult,
-) -> pl.DataFrame:
-    """One status per target for this run, with the numbers behind it."""
+) -> StageResult:
+    """One status per target for this run, with the numbers behind it. An assessment that breaks the
+    model (pandera, lib/schemas.py) is quarantined: it is not loaded, so it cannot alert, and its
+    target's open alerts are held (validation_issue)."""
     frame = assess_targets(
         targets.rows, observations.rows, load_catalog(planwatch.paths.indicator_catalog),
         run_id=context.run.run_id, assessed_at=datetime.now(),
     )
-    counts = frame.group_by("status").len().sort("status")
-    context.add_output_metadata({"assessments": frame.height,
+    result = quarantine_invalid(StageResult(frame), ASSESSMENTS)
+    counts = result.rows.group_by("status").len().sort("status")
+    context.add_output_metadata({"assessments": result.rows.height, "rejected": result.rejected.height,
                                  **{f"status:{s}": n for s, n in counts.iter_rows()}})
-    return frame
+    return result

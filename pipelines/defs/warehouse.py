@@ -21,7 +21,7 @@ def warehouse_tables(
     statistics_files: StageResult,
     observations: StageResult,
     targets: StageResult,
-    assessments: pl.DataFrame,
+    assessments: StageResult,
 ) -> dg.MaterializeResult:
     """All warehouse tables and analyst views, written into this run's staging copy."""
     paths = planwatch.paths
@@ -30,13 +30,13 @@ def warehouse_tables(
     # The reference tables are loaded here, so their refused rows are reported here (once per run).
     regions, catalog = read_regions(paths.regions), read_catalog(paths.indicator_catalog)
     rejected = pl.concat([s.rejected for s in (regions, catalog, plan_documents, extracted_facts, statistics_files,
-                                               observations, targets)])
+                                               observations, targets, assessments)])
     with wh.connect() as con:
         counts = load_run(
             wh, con, run_id=context.run.run_id, loaded_at=datetime.now(),
             regions=regions.rows, catalog=catalog.rows,
             documents=plan_documents.rows, facts=extracted_facts.rows, targets=targets.rows,
-            observations=observations.rows, assessments=assessments, rejected=rejected,
+            observations=observations.rows, assessments=assessments.rows, rejected=rejected,
         )
         views = wh.create_views(con)
     return dg.MaterializeResult(metadata={**{f"rows:{t}": n for t, n in counts.items()}, "views": ", ".join(views)})

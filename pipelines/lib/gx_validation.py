@@ -17,6 +17,21 @@ What a failing row leads to:
   ``validation_issue`` row with severity 'warning'; shown, blocks nothing.
 Rows the pandera layer quarantined in this run also become 'error' issues on their region and
 indicator. Data Docs (static HTML) are rebuilt under ``<warehouse>/data_docs/`` every run.
+
+What a run judges: the rows it wrote and the rows it stands on, never the whole history again.
+- region, indicator, document, extracted_fact, target: rebuilt from the inputs every run, so whole.
+- observation: the values this run added (run_id) and the values it chose (is_chosen is rewritten
+  at every load: they are the figures its assessments, report and emails rest on).
+- assessment, rejected_row: this run's rows (run_id).
+- alert: the rows the previous run wrote (last_run_id). Alerts are written after validation, so
+  each run judges what the run before it wrote.
+A row of the past that no run writes or stands on any more is judged by the run that wrote it and
+never again: a broken one is reported once (one rejected_row, one issue) and holds alerts in that
+run only, instead of adding both every night and holding its target's alerts forever. A broken
+row that a run writes or relies on again (the same bad figure in this year's input, an open alert
+rewritten) is reported again, as it should be. A hand edit into a history table is not judged: it
+reaches no assessment, report or email (those come from the run's own inputs, and the load resets
+is_chosen to the run's choice), and the row stays in the table for whoever wants to audit it.
 """
 
 from __future__ import annotations
@@ -43,7 +58,8 @@ ISSUE_SEVERITY = {"critical": "error", "warning": "warning", "info": "warning"}
 YOY_FACTOR = 5.0  # a chosen level that changes by this factor (or more) in one year is implausible
 YOY_VALUE_KINDS = ("level", "share", "ratio")  # stocks, shares, ratios: counts of new things may well jump
 
-# The frame each suite validates. $run_id limits the per-run history tables to this run's rows.
+# The frame each suite validates: whole current-state tables, the history rows this run wrote or
+# stands on ($run_id; see the module docstring).
 FRAMES = {
     "region": "SELECT *, 'reference/regions.csv' AS _source_file, 'region ' || region_code AS _location FROM region",
     "indicator": "SELECT *, 'reference/indicators.csv' AS _source_file, 'indicator ' || indicator_key AS _location "
@@ -62,10 +78,16 @@ FRAMES = {
                o.source_file AS _source_file, o.location AS _location
         FROM o LEFT JOIN judged p
           ON o.is_chosen AND o.value_type = 'level' AND p.region_code = o.region_code
-         AND p.indicator_key = o.indicator_key AND p.value_type = o.value_type AND p.year = o.year - 1""",
+         AND p.indicator_key = o.indicator_key AND p.value_type = o.value_type AND p.year = o.year - 1
+        WHERE o.run_id = $run_id OR o.is_chosen""",
     "assessment": "SELECT *, 'assessment' AS _source_file, 'target ' || target_id AS _location FROM assessment "
                   "WHERE run_id = $run_id",
-    "alert": "SELECT *, 'alert' AS _source_file, 'alert ' || alert_id AS _location FROM alert",
+    "alert": """
+        WITH previous_run AS (  -- v_latest_run's order, this run left out
+            SELECT run_id FROM assessment WHERE run_id <> $run_id
+            GROUP BY run_id ORDER BY max(assessed_at) DESC NULLS LAST, run_id DESC LIMIT 1)
+        SELECT *, 'alert' AS _source_file, 'alert ' || alert_id AS _location FROM alert
+        WHERE last_run_id IN (SELECT run_id FROM previous_run)""",
     "rejected_row": "SELECT *, source_file AS _source_file, location AS _location FROM rejected_row "
                     "WHERE run_id = $run_id",
 }
