@@ -5,7 +5,8 @@
   when a handed-on row still fails the model or a refused row lacks a stage or reason; WARN when the
   reader or normalizer only left rows out (nothing is held).
 - ``warehouse_validation`` runs the Great Expectations suites (expectations/<table>.json) on the
-  staging warehouse after the load, one check per table; it writes validation_issue and rejected_row
+  staging warehouse after the load, one check per table, on the rows this run wrote or stands on
+  (not the whole history again: lib/gx_validation.py); it writes validation_issue and rejected_row
   rows and the Data Docs. It is an asset, not a set of checks on warehouse_tables, so that report
   and alerts can depend on it: alerts are held for the rows a broken-data check names before any
   email goes out. Severity ERROR: the data is broken; WARN: implausible, blocks nothing.
