@@ -284,7 +284,8 @@ def benchmark_size(work: Path, size: int, executors: list[str], seed: int, jobs:
         result["runs"][f"full_{executor}"] = full = measured_run(raw, warehouse, executor, timeout, cap_mb)
         if full["success"]:
             result["runs"][f"full_{executor}"]["digest"] = table_digest(warehouse)
-        if incremental and executor == executors[0] and full["success"]:
+        # The incremental run needs the cache a full run leaves: measured whenever extraction got through.
+        if incremental and executor == executors[0] and full.get("extraction"):
             path, original = change_one_document(raw)
             try:
                 print(f"[{size}] incremental run (one document changed), {executor} ...", flush=True)
