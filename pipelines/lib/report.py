@@ -1,23 +1,40 @@
-"""The evaluation report of a run: one static HTML page and the 指标完成情况表 as one .xlsx per region.
+"""The evaluation report of a run: static HTML pages and the 指标完成情况表 as one .xlsx per region.
 
-Everything is read from the analyst views (sql/views), so the page shows exactly what an analyst
-querying the warehouse sees. The page works offline: charts are inline SVG drawn here, styles are
-inline, and no script or font is fetched. Files are written under a temporary name and renamed,
-so a manager opening the page during a run sees the previous report or the new one, never half.
+- reports/index.html: the status overview of every region (counts by status, a bar), each row
+  (id ``r-<region_code>``) linking to the region's page and workbook;
+- reports/<region_code>.html: that region's evaluation table and a card per target (id ``t-<target_id>``)
+  with a chart of the observations, the plan path and the target;
+- reports/<region_code>.xlsx: that region's evaluation table.
+
+Everything is read from the analyst views (sql/views), so the pages show exactly what an analyst
+querying the warehouse sees. The pages work offline: charts are inline SVG built here, styles are
+inline, and no script or font is fetched.
+
+The report scales with the largest region, not the country: the views are read once into temporary
+tables, then regions are rendered a batch at a time and dropped. A region's page and workbook are
+rewritten only when what they show changed (a hash of the region's rows, kept in a sidecar), so a run
+that touched one document rewrites one region's files. Files are written under a temporary name and
+renamed, so a manager opening a page during a run sees the previous one or the new one, never half.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 
 import duckdb
 import polars as pl
 import xlsxwriter
 
-from pipelines.lib.formatting import template_environment
+from pipelines.lib import formatting
+from pipelines.lib.formatting import number, template_environment
 
 REPORT_PAGE = "index.html"
 UNKNOWN_REGION = "unknown"  # the group of targets whose area is not in reference/regions.csv
@@ -28,13 +45,28 @@ EVALUATION_COLUMNS = ["类型", "指标", "单位", "基数", "目标值", "最�
                       "基数年份", "目标年份", "最新值年份"]
 PERCENT_COLUMNS = ["完成进度", "时间进度"]
 
-
 WORKBOOK_GLOB = "[0-9][0-9][0-9][0-9][0-9][0-9].xlsx"  # the files workbook_name() makes (GB/T 2260 codes)
+REGION_PAGE_GLOB = "[0-9][0-9][0-9][0-9][0-9][0-9].html"  # the files region_page_name() makes
+STATE_FILE = ".report-state.json"  # per region: the hash of the rows its page and workbook were written from
+REGIONS_PER_BATCH = 50  # regions read from DuckDB at once: bounds memory, keeps the query count low
+TEMPLATES = ("report_base.html.j2", "report.html.j2", "report_region.html.j2")
+
+# The columns a target card shows (and nothing else: run ids and times would change every run).
+CARD_COLUMNS = ["target_id", "region_text", "indicator_name", "status", "status_zh", "attribute", "severity",
+                "severity_zh", "period", "target_year", "measure", "comparator", "target_value", "unit",
+                "baseline_value", "baseline_year", "latest_year", "latest_value", "expected_value", "done_progress",
+                "time_progress", "gap", "growth_ratio", "projected_value", "rule", "reason", "evidence", "doc_title",
+                "line", "doc_file"]
 
 
 def workbook_name(region_code: str) -> str:
     """File name of a region's evaluation table inside the reports folder (alert emails link to it)."""
     return f"{region_code}.xlsx"
+
+
+def region_page_name(region_code: str) -> str:
+    """File name of a region's page (evaluation table and target charts) inside the reports folder."""
+    return f"{region_code}.html"
 
 
 @dataclass(frozen=True)
@@ -61,47 +93,129 @@ CHART = ChartBox()
 
 
 def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: str) -> dict[str, Path]:
-    """Write index.html and one <region_code>.xlsx per region with assessed targets; returns the files."""
+    """Write index.html, a page per region and one <region_code>.xlsx per region with assessed targets;
+    returns index.html ("html") and the workbooks ("xlsx:<region_code>"), those left unchanged included.
+    The region pages are index.html's links: <region_code>.html next to it."""
     reports_dir.mkdir(parents=True, exist_ok=True)
-    statuses = _query(con, "SELECT code AS status, label_zh FROM v_label WHERE kind = 'status' ORDER BY sort_order")
-    # Within a region: the shortfalls first, the targets without data last, each in plan-table order.
-    targets = _by_region(_query(con, """
-        SELECT s.* FROM v_target_status s
+    statuses = con.sql("SELECT code AS status, label_zh FROM v_label WHERE kind = 'status' ORDER BY sort_order").pl()
+    _stage_inputs(con)
+    try:
+        regions = _regions(con)
+        previous = _read_state(reports_dir)
+        version = _render_version()
+        state = {code: {"html": f"{version}:{page_hash}", "xlsx": f"{version}:{table_hash}"}
+                 for code, page_hash, table_hash in regions.select("region_code", "page_hash", "table_hash").iter_rows()}
+
+        def stale(code: str, kind: str, path: Path) -> bool:
+            return previous.get(code, {}).get(kind) != state[code][kind] or not path.exists()
+
+        files: dict[str, Path] = {}
+        pages = {code: reports_dir / region_page_name(code) for code in regions["region_code"]}
+        for code in pages:
+            if code != UNKNOWN_REGION:  # no GB/T code, no table to hand in
+                files[f"xlsx:{code}"] = reports_dir / workbook_name(code)
+        pending = [code for code in pages
+                   if stale(code, "html", pages[code]) or (f"xlsx:{code}" in files
+                                                           and stale(code, "xlsx", files[f"xlsx:{code}"]))]
+
+        overview = status_overview(con.sql("SELECT region_code, status FROM report_target").pl(), statuses)
+        region_info = _region_info(regions, overview)
+        for targets, path, evaluation in _region_batches(con, pending):
+            charts = chart_svg(chart_geometry(targets, path), targets)
+            for (code,), region_targets in targets.partition_by("region_code", as_dict=True).items():
+                region_evaluation = evaluation.filter(pl.col("region_code") == code)
+                if f"xlsx:{code}" in files and stale(code, "xlsx", files[f"xlsx:{code}"]):
+                    write_evaluation_workbook(region_evaluation, files[f"xlsx:{code}"],
+                                              region_name=region_info[code]["region_name"], run_id=run_id)
+                if stale(code, "html", pages[code]):
+                    page = render_region_page(region=region_info[code], run_id=run_id, statuses=statuses,
+                                              targets=region_targets.join(charts, on="target_id", how="left", maintain_order="left"),
+                                              evaluation=region_evaluation)
+                    _write_atomic(pages[code], page.encode("utf-8"))
+    finally:
+        con.execute("DROP TABLE IF EXISTS report_target; DROP TABLE IF EXISTS report_path; "
+                    "DROP TABLE IF EXISTS report_evaluation")
+
+    _remove_stale(reports_dir, WORKBOOK_GLOB, keep={p.name for p in files.values()})
+    _remove_stale(reports_dir, REGION_PAGE_GLOB, keep={p.name for p in pages.values()})
+    if UNKNOWN_REGION not in pages:
+        (reports_dir / region_page_name(UNKNOWN_REGION)).unlink(missing_ok=True)
+    _write_atomic(reports_dir / STATE_FILE, json.dumps(state, indent=0, sort_keys=True).encode("utf-8"))
+
+    latest_run = con.sql("SELECT run_id, assessed_at FROM v_latest_run").pl()
+    index = render_index(run_id=run_id, assessed_at=latest_run["assessed_at"][0] if latest_run.height else None,
+                         statuses=statuses, overview=overview, regions=list(region_info.values()))
+    return {"html": _write_atomic(reports_dir / REPORT_PAGE, index.encode("utf-8")), **files}
+
+
+# ---------------------------------------------------------------------------------------------- inputs
+
+def _stage_inputs(con: duckdb.DuckDBPyConnection) -> None:
+    """The views' rows the report shows, once, into temporary tables (session-local: a read-only
+    connection can make them): each view is computed once instead of once per region."""
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE report_target AS
+        SELECT coalesce(s.region_code, '{UNKNOWN_REGION}') AS region_code,
+               CASE WHEN s.region_code IS NULL THEN '{UNKNOWN_REGION_NAME}' ELSE s.region_name END AS region_name,
+               {", ".join(f"s.{c}" for c in CARD_COLUMNS)}
+        FROM v_target_status s
         LEFT JOIN v_label c ON c.kind = 'category' AND c.code = s.category
         WHERE s.status IS NOT NULL
+        -- Within a region: the shortfalls first, the targets without data last, each in plan-table order.
         ORDER BY s.region_code NULLS LAST,
                  CASE WHEN s.status IN ('off_track', 'at_risk') THEN 0 WHEN s.status = 'insufficient_data' THEN 2
                       ELSE 1 END,
-                 c.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id"""))
-    evaluation = _by_region(_query(con, "SELECT * FROM v_evaluation_table"))
-    latest_run = _query(con, "SELECT run_id, assessed_at FROM v_latest_run")
-
-    files: dict[str, Path] = {}
-    for (region_code,), table in evaluation.partition_by("region_code", as_dict=True, maintain_order=True).items():
-        if region_code != UNKNOWN_REGION:  # no GB/T code, no table to hand in
-            files[f"xlsx:{region_code}"] = write_evaluation_workbook(
-                table, reports_dir / workbook_name(region_code), region_name=table["地区"][0], run_id=run_id)
-    _remove_stale_workbooks(reports_dir, keep={p.name for p in files.values()})
-
-    page = render_page(
-        run_id=run_id,
-        assessed_at=latest_run["assessed_at"][0] if latest_run.height else None,
-        statuses=statuses,
-        overview=status_overview(targets, statuses),
-        targets=targets,
-        evaluation=evaluation,
-        charts=chart_geometry(targets, _query(con, "SELECT * FROM v_target_path")),
-    )
-    return {"html": _write_atomic(reports_dir / REPORT_PAGE, page.encode("utf-8")), **files}
+                 c.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id""")
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE report_path AS
+        SELECT t.region_code, p.target_id, p.year, p.plan_value, p.observed_value, p.observed_source
+        FROM v_target_path p JOIN report_target t USING (target_id)
+        ORDER BY t.region_code, p.target_id, p.year""")
+    con.execute(f"""
+        CREATE OR REPLACE TEMP TABLE report_evaluation AS
+        SELECT coalesce(region_code, '{UNKNOWN_REGION}') AS region_code, * EXCLUDE (region_code)
+        FROM v_evaluation_table""")  # the view's order (per region and plan) is the table's rowid order
 
 
-def _by_region(frame: pl.DataFrame) -> pl.DataFrame:
-    """Targets about an area outside reference/regions.csv (no region_code) are grouped as one region."""
-    return frame.with_columns(pl.col("region_code").fill_null(UNKNOWN_REGION))
+def _regions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every region with assessed targets, in report order, with hashes of what its page and its
+    workbook are made of (DuckDB's hash: stable for a DuckDB version, which is all a cache needs)."""
+    return con.sql("""
+        WITH t AS (SELECT region_code, min(rowid) AS first_row, any_value(region_name) AS region_name,
+                          hash(list(t ORDER BY rowid)) AS h FROM report_target t GROUP BY region_code),
+             p AS (SELECT region_code, hash(list(p ORDER BY target_id, year)) AS h FROM report_path p GROUP BY region_code),
+             e AS (SELECT region_code, hash(list(e ORDER BY rowid)) AS h FROM report_evaluation e GROUP BY region_code)
+        SELECT t.region_code, t.region_name,
+               hash(t.h, p.h, e.h)::VARCHAR AS page_hash, coalesce(e.h, 0)::VARCHAR AS table_hash
+        FROM t LEFT JOIN p USING (region_code) LEFT JOIN e USING (region_code)
+        ORDER BY t.first_row""").pl()
 
 
-def _query(con: duckdb.DuckDBPyConnection, sql: str) -> pl.DataFrame:
-    return con.sql(sql).pl()
+def _region_batches(con: duckdb.DuckDBPyConnection, codes: list[str]
+                    ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
+    """The targets, chart paths and evaluation rows of a few regions at a time."""
+    for start in range(0, len(codes), REGIONS_PER_BATCH):
+        batch = [codes[start:start + REGIONS_PER_BATCH]]
+        yield tuple(
+            con.sql(f"SELECT * FROM {table} WHERE region_code IN (SELECT unnest($1)) ORDER BY {order}", params=batch).pl()
+            for table, order in (("report_target", "rowid"), ("report_path", "target_id, year"),
+                                 ("report_evaluation", "rowid")))
+
+
+@cache
+def _render_version() -> str:
+    """What the files are drawn with: a change to the templates or this code rewrites every file."""
+    digest = hashlib.sha256(Path(__file__).read_bytes() + Path(formatting.__file__).read_bytes())
+    for name in TEMPLATES:
+        digest.update((formatting.TEMPLATES_DIR / name).read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _read_state(reports_dir: Path) -> dict[str, dict[str, str]]:
+    try:
+        return json.loads((reports_dir / STATE_FILE).read_text(encoding="utf-8"))
+    except (FileNotFoundError, ValueError):
+        return {}  # no report yet, or a damaged sidecar: everything is written afresh
 
 
 # ---------------------------------------------------------------------------------------------- overview
@@ -123,60 +237,59 @@ def status_overview(targets: pl.DataFrame, statuses: pl.DataFrame) -> pl.DataFra
     )
 
 
+def _region_info(regions: pl.DataFrame, overview: pl.DataFrame) -> dict[str, dict]:
+    """What the index and a region's page say about the region (a few rows per region: small)."""
+    by_region = {code: part.to_dicts() for (code,), part in overview.partition_by("region_code", as_dict=True).items()}
+    return {
+        code: {"region_code": code, "region_name": name, "known": code != UNKNOWN_REGION,
+               "overview": by_region[code], "page": region_page_name(code), "workbook": workbook_name(code)}
+        for code, name in regions.select("region_code", "region_name").iter_rows()
+    }
+
+
 # ---------------------------------------------------------------------------------------------- charts
 
-def chart_geometry(targets: pl.DataFrame, path: pl.DataFrame, box: ChartBox = CHART) -> dict[str, dict]:
-    """Pixel coordinates of every chart element, per target_id.
+def chart_geometry(targets: pl.DataFrame, path: pl.DataFrame, box: ChartBox = CHART) -> pl.DataFrame:
+    """Every element of every target's chart, one row each: target_id, series (observed, plan, target,
+    baseline, latest, y_tick, x_tick), year, value, note, decimals (of a tick label) and its pixel x, y.
 
     Each chart shows the chosen observations, the straight plan path, the baseline, the target and the
     latest value the status was judged on, on axes fitted to all of them with round tick values.
     """
+    def mark(frame: pl.DataFrame, series: str, year: str, value: str, note: pl.Expr | None = None) -> pl.DataFrame:
+        return frame.filter(pl.col(year).is_not_null() & pl.col(value).is_not_null()).select(
+            "target_id", pl.lit(series).alias("series"), pl.col(year).cast(pl.Int32).alias("year"),
+            pl.col(value).cast(pl.Float64).alias("value"),
+            (pl.lit(None, pl.String) if note is None else note).alias("note"))
+
     marks = pl.concat([
-        # The years of the plan period, so that every chart spans its period even without figures.
-        path.select("target_id", pl.lit("span").alias("series"), "year", pl.lit(None, pl.Float64).alias("value"),
-                    pl.lit(None, pl.String).alias("note")),
-        path.filter(pl.col("observed_value").is_not_null()).select(
-            "target_id", pl.lit("observed").alias("series"), "year", pl.col("observed_value").alias("value"),
-            pl.col("observed_source").alias("note")),
-        path.filter(pl.col("plan_value").is_not_null()).select(
-            "target_id", pl.lit("plan").alias("series"), "year", pl.col("plan_value").alias("value"),
-            pl.lit(None, pl.String).alias("note")),
-        *(targets.filter(pl.col(year).is_not_null() & pl.col(value).is_not_null()).select(
-            "target_id", pl.lit(series).alias("series"), pl.col(year).alias("year"), pl.col(value).alias("value"),
-            pl.lit(None, pl.String).alias("note"))
-          for series, year, value in (("target", "target_year", "target_value"),
-                                      ("baseline", "baseline_year", "baseline_value"),
-                                      ("latest", "latest_year", "latest_value"))),
-    ], how="vertical_relaxed").with_columns(pl.col("year").cast(pl.Int32), pl.col("value").cast(pl.Float64))
-    axes = _axes(marks)
-    placed = marks.join(axes, on="target_id").with_columns(
-        _x(pl.col("year"), box).round(1).alias("x"), _y(pl.col("value"), box).round(1).alias("y"))
-
-    def series_points(series: str) -> pl.DataFrame:
-        return (placed.filter(pl.col("series") == series).sort("target_id", "year")
-                .group_by("target_id", maintain_order=True)
-                .agg(pl.struct("x", "y", "year", "value", "note").alias(series),
-                     pl.format("{},{}", "x", "y").str.join(" ").alias(f"{series}_line")))
-
-    y_ticks = (axes.select("target_id", "y_lo", "y_hi", "y_step", "decimals",
-                           pl.int_ranges(0, pl.col("n_ticks") + 1).alias("i"))
+        mark(path, "observed", "year", "observed_value", pl.col("observed_source")),
+        mark(path, "plan", "year", "plan_value"),
+        mark(targets, "target", "target_year", "target_value"),
+        mark(targets, "baseline", "baseline_year", "baseline_value"),
+        mark(targets, "latest", "latest_year", "latest_value"),
+    ])
+    # The years of the plan period count for the axis too, so that every chart spans its period.
+    span = path.select("target_id", pl.col("year").cast(pl.Int32))
+    axes = _axes(pl.concat([marks.select("target_id", "year", "value"),
+                            span.with_columns(pl.lit(None, pl.Float64).alias("value"))]))
+    y_ticks = (axes.select("target_id", "y_lo", "y_step", "decimals", pl.int_ranges(0, pl.col("n_ticks") + 1).alias("i"))
                .explode("i")
-               .with_columns((pl.col("y_lo") + pl.col("i") * pl.col("y_step")).alias("value"))
-               .with_columns(_y(pl.col("value"), box).round(1).alias("y"))
-               .group_by("target_id", maintain_order=True)
-               .agg(pl.struct("y", "value", "decimals").alias("y_ticks")))
+               .select("target_id", pl.lit("y_tick").alias("series"), pl.lit(None, pl.Int32).alias("year"),
+                       (pl.col("y_lo") + pl.col("i") * pl.col("y_step")).alias("value"), "decimals"))
     x_ticks = (axes.select("target_id", "x_lo", "x_hi", pl.int_ranges("x_lo", pl.col("x_hi") + 1).alias("year"))
                .explode("year")
                # Label every year on short spans, every other year on long ones.
                .filter(((pl.col("year") - pl.col("x_lo")) % ((pl.col("x_hi") - pl.col("x_lo")) // 10 + 1)) == 0)
-               .with_columns(_x(pl.col("year"), box).round(1).alias("x"))
-               .group_by("target_id", maintain_order=True)
-               .agg(pl.struct("x", "year").alias("x_ticks")))
-
-    charts = targets.select("target_id").join(axes.select("target_id"), on="target_id")
-    for part in (y_ticks, x_ticks, *(series_points(s) for s in ("observed", "plan", "target", "baseline", "latest"))):
-        charts = charts.join(part, on="target_id", how="left")
-    return {row["target_id"]: row for row in charts.to_dicts()}
+               .select("target_id", pl.lit("x_tick").alias("series"), pl.col("year").cast(pl.Int32),
+                       pl.lit(None, pl.Float64).alias("value")))
+    return (
+        pl.concat([marks, y_ticks, x_ticks], how="diagonal_relaxed")
+        .join(axes, on="target_id")  # no axes (not a single number to draw): no chart
+        .with_columns(_x(pl.col("year"), box).round(1).alias("x"), _y(pl.col("value"), box).round(1).alias("y"))
+        .select("target_id", "series", "year", "value", "note", "decimals", "x", "y")
+        .sort("target_id", "series", "year", "value", maintain_order=True)
+    )
 
 
 def _axes(marks: pl.DataFrame) -> pl.DataFrame:
@@ -219,13 +332,93 @@ def _y(value: pl.Expr, box: ChartBox) -> pl.Expr:
     return box.top + (pl.col("y_hi") - value) / (pl.col("y_hi") - pl.col("y_lo")) * box.plot_height
 
 
+# The legend is the same in every chart.
+LEGEND = (
+    f'<g class="legend" transform="translate({CHART.width - 330}, 10)">'
+    '<line class="observed" x1="0" y1="0" x2="18" y2="0"/><circle class="obs-point" cx="9" cy="0" r="3"/>'
+    '<text x="22" y="4">实际值</text>'
+    '<line class="plan-path" x1="70" y1="0" x2="92" y2="0"/><text x="96" y="4">规划路径</text>'
+    '<polygon class="target-mark" points="156,-5 161,0 156,5 151,0"/><text x="165" y="4">目标值</text>'
+    '<circle class="latest-point" cx="220" cy="0" r="5"/><text x="229" y="4">最新值（评估依据）</text></g>'
+)
+# Drawing order, back to front; each element's markup is a format string over the geometry's columns.
+SERIES_MARKUP: dict[str, tuple[int, str]] = {
+    "y_tick": (0, f'<line class="grid" x1="{CHART.left}" x2="{CHART.width - CHART.right}" y1="{{y}}" y2="{{y}}"/>'
+                  f'<text x="{CHART.left - 6}" y="{{label_y}}" text-anchor="end">{{label}}</text>'),
+    "x_tick": (1, f'<text x="{{x}}" y="{CHART.height - CHART.bottom + 16}" text-anchor="middle">{{year}}年</text>'),
+    "target": (3, f'<line class="target-line" x1="{CHART.left}" x2="{CHART.width - CHART.right}" y1="{{y}}" y2="{{y}}"/>'
+                  '<polygon class="target-mark" points="{x},{top} {right},{y} {x},{bottom} {left},{y}">'
+                  '<title>目标值：{year}年 {label}{unit}</title></polygon>'
+                  '<text class="mark-label" x="{label_x}" y="{label_y}" text-anchor="end">目标 {label}</text>'),
+    "baseline": (4, '<rect class="baseline-mark" x="{rect_x}" y="{rect_y}" width="8" height="8">'
+                    '<title>基数：{year}年 {label}{unit}</title></rect>'),
+    "observed": (6, '<circle class="obs-point" cx="{x}" cy="{y}" r="3.5"><title>{year}年 {label}{unit}{note}</title></circle>'),
+    "latest": (7, '<circle class="latest-point" cx="{x}" cy="{y}" r="7"><title>最新值：{year}年 {label}{unit}</title></circle>'),
+}
+LINE_MARKUP = {  # series drawn as one polyline through their points, in the order given
+    "plan": (2, '<polyline class="plan-path" points="{points}"><title>规划路径（按时间进度线性推进）</title></polyline>'),
+    "observed": (5, '<polyline class="observed" points="{points}"/>'),
+}
+
+
+def chart_svg(geometry: pl.DataFrame, targets: pl.DataFrame, box: ChartBox = CHART) -> pl.DataFrame:
+    """Each target's chart as inline SVG markup (target_id, chart), built column-wise from the geometry."""
+    units = targets.select("target_id", _escape(pl.col("unit").fill_null("")).alias("unit"),
+                           _escape(pl.col("indicator_name")).alias("name"))
+    placed = geometry.join(units, on="target_id").with_columns(
+        # The project's one number format (a Python function: the labels are few per chart).
+        pl.struct("value", "decimals").map_elements(lambda v: number(v["value"], v["decimals"]),
+                                                    return_dtype=pl.String).alias("label"),
+        pl.when(pl.col("note").is_not_null()).then(pl.format("（{}）", _escape(pl.col("note")))).otherwise(pl.lit(""))
+        .alias("note"),
+        (pl.col("y") + 4).round(1).alias("label_y"), (pl.col("x") - 11).round(1).alias("label_x"),
+        (pl.col("y") - 7).round(1).alias("top"), (pl.col("y") + 7).round(1).alias("bottom"),
+        (pl.col("x") - 7).round(1).alias("left"), (pl.col("x") + 7).round(1).alias("right"),
+        (pl.col("x") - 4).round(1).alias("rect_x"), (pl.col("y") - 4).round(1).alias("rect_y"),
+    )
+    elements = pl.concat([
+        *(placed.filter(pl.col("series") == series)
+          .select("target_id", pl.lit(layer).alias("layer"), _format(markup).alias("markup"))
+          for series, (layer, markup) in SERIES_MARKUP.items()),
+        *(placed.filter(pl.col("series") == series).group_by("target_id", maintain_order=True)
+          .agg(pl.format("{},{}", "x", "y").str.join(" ").alias("points"))
+          .select("target_id", pl.lit(layer).alias("layer"), _format(markup).alias("markup"))
+          for series, (layer, markup) in LINE_MARKUP.items()),
+    ])
+    body = (elements.sort("target_id", "layer", maintain_order=True)
+            .group_by("target_id", maintain_order=True).agg(pl.col("markup").str.join(""))
+            .join(units, on="target_id"))
+    return body.select("target_id", pl.concat_str(
+        pl.format(f'<svg class="chart" viewBox="0 0 {box.width} {box.height}" width="{box.width}" '
+                  f'height="{box.height}" role="img" aria-label="{{}}：实际值、规划路径与目标">', "name"),
+        pl.format(f'<text x="{box.left}" y="14">单位：{{}}</text>',
+                  pl.when(pl.col("unit") == "").then(pl.lit("—")).otherwise("unit")),
+        pl.lit(LEGEND),
+        pl.lit(f'<line class="axis-line" x1="{box.left}" x2="{box.width - box.right}" '
+               f'y1="{box.height - box.bottom}" y2="{box.height - box.bottom}"/>'),
+        "markup", pl.lit("</svg>"),
+    ).alias("chart"))
+
+
+def _format(markup: str) -> pl.Expr:
+    """A '{column}' markup template as a polars expression (pl.format with those columns in order)."""
+    parts = re.split(r"\{(\w+)\}", markup)
+    return pl.format("{}".join(parts[::2]), *(pl.col(name) for name in parts[1::2]))
+
+
+def _escape(text: pl.Expr) -> pl.Expr:
+    """HTML-escape a text column (as Jinja's autoescape does) for markup built outside a template."""
+    return text.str.replace_many(["&", "<", ">", '"', "'"], ["&amp;", "&lt;", "&gt;", "&#34;", "&#39;"])
+
+
 # ---------------------------------------------------------------------------------------------- files
 
 def write_evaluation_workbook(table: pl.DataFrame, path: Path, *, region_name: str, run_id: str) -> Path:
     """One region's 指标完成情况表, one sheet per plan: a title, then the table with Chinese headers
     (progress as Excel percents)."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with xlsxwriter.Workbook(tmp) as workbook:
+    # in_memory: no temporary file per sheet (their creation and removal cost more than the writing).
+    with xlsxwriter.Workbook(tmp, {"in_memory": True}) as workbook:
         title = workbook.add_format({"bold": True, "font_size": 14})
         used: set[str] = set()
         for (_doc_id,), plan in table.partition_by("doc_id", as_dict=True, maintain_order=True).items():
@@ -252,10 +445,10 @@ def _sheet_name(name: str, used: set[str]) -> str:
     return candidate
 
 
-def _remove_stale_workbooks(reports_dir: Path, *, keep: set[str]) -> None:
-    """A region without assessed targets this run has no table: drop last run's file, it would mislead.
-    Only files named like ours (<6-digit region code>.xlsx) are touched; anything else is someone's."""
-    for old in reports_dir.glob(WORKBOOK_GLOB):
+def _remove_stale(reports_dir: Path, pattern: str, *, keep: set[str]) -> None:
+    """A region without assessed targets this run has no page or table: drop last run's, it would mislead.
+    Only files named like ours (<6-digit region code>.xlsx / .html) are touched; anything else is someone's."""
+    for old in reports_dir.glob(pattern):
         if old.name not in keep:
             old.unlink()
 
@@ -267,37 +460,30 @@ def _write_atomic(path: Path, content: bytes) -> Path:
     return path
 
 
-# ---------------------------------------------------------------------------------------------- page
+# ---------------------------------------------------------------------------------------------- pages
 
-def render_page(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataFrame, overview: pl.DataFrame,
-                targets: pl.DataFrame, evaluation: pl.DataFrame, charts: dict[str, dict]) -> str:
-    def by_region(frame: pl.DataFrame) -> dict[str, list[dict]]:
-        return {code: part.to_dicts() for (code,), part in frame.partition_by("region_code", as_dict=True).items()}
-
-    region_targets, region_evaluation, region_overview = by_region(targets), by_region(evaluation), by_region(overview)
-    regions = targets.select(
-        "region_code",
-        pl.when(pl.col("region_code") == UNKNOWN_REGION).then(pl.lit(UNKNOWN_REGION_NAME))
-        .otherwise(pl.col("region_name")).alias("region_name"),
-    ).unique("region_code", maintain_order=True)
+def render_index(*, run_id: str, assessed_at: datetime | None, statuses: pl.DataFrame, overview: pl.DataFrame,
+                 regions: list[dict]) -> str:
     return template_environment().get_template("report.html.j2").render(
         run_id=run_id,
         assessed_at=assessed_at,
         generated_at=datetime.now(),
         statuses=statuses.to_dicts(),
-        status_by_label=dict(zip(statuses["label_zh"], statuses["status"], strict=True)),
         totals=overview.group_by("status", maintain_order=True).agg(pl.col("n").sum()).to_dicts(),
-        regions=[
-            {**region,
-             "known": region["region_code"] != UNKNOWN_REGION,
-             "overview": region_overview[region["region_code"]],
-             "targets": region_targets[region["region_code"]],
-             "evaluation": region_evaluation.get(region["region_code"], []),
-             "workbook": workbook_name(region["region_code"])}
-            for region in regions.to_dicts()
-        ],
+        regions=regions,
+    )
+
+
+def render_region_page(*, region: dict, run_id: str, statuses: pl.DataFrame, targets: pl.DataFrame,
+                       evaluation: pl.DataFrame) -> str:
+    return template_environment().get_template("report_region.html.j2").render(
+        run_id=run_id,
+        generated_at=datetime.now(),
+        statuses=statuses.to_dicts(),
+        status_by_label=dict(zip(statuses["label_zh"], statuses["status"], strict=True)),
+        region=region,
+        targets=targets.to_dicts(),
+        evaluation=evaluation.to_dicts(),
         evaluation_columns=EVALUATION_COLUMNS,
         percent_columns=PERCENT_COLUMNS,
-        charts=charts,
-        box=CHART,
     )
