@@ -179,16 +179,21 @@ def _stage_inputs(con: duckdb.DuckDBPyConnection) -> None:
 
 def _regions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
     """Every region with assessed targets, in report order, with hashes of what its page and its
-    workbook are made of (DuckDB's hash: stable for a DuckDB version, which is all a cache needs)."""
+    workbook are made of: each row hashed with its place in the region, combined by XOR (no sort needed).
+    DuckDB's hash is stable for a DuckDB version, which is all a cache needs."""
     return con.sql("""
-        WITH t AS (SELECT region_code, min(rowid) AS first_row, any_value(region_name) AS region_name,
-                          hash(list(t ORDER BY rowid)) AS h FROM report_target t GROUP BY region_code),
-             p AS (SELECT region_code, hash(list(p ORDER BY target_id, year)) AS h FROM report_path p GROUP BY region_code),
-             e AS (SELECT region_code, hash(list(e ORDER BY rowid)) AS h FROM report_evaluation e GROUP BY region_code)
-        SELECT t.region_code, t.region_name,
+        WITH first AS (SELECT region_code, min(rowid) AS first_row, any_value(region_name) AS region_name
+                       FROM report_target GROUP BY region_code),
+             eval_first AS (SELECT region_code, min(rowid) AS first_row FROM report_evaluation GROUP BY region_code),
+             t AS (SELECT region_code, bit_xor(hash(t, t.rowid - first.first_row)) AS h
+                   FROM report_target t JOIN first USING (region_code) GROUP BY region_code),
+             p AS (SELECT region_code, bit_xor(hash(p)) AS h FROM report_path p GROUP BY region_code),
+             e AS (SELECT region_code, bit_xor(hash(e, e.rowid - eval_first.first_row)) AS h
+                   FROM report_evaluation e JOIN eval_first USING (region_code) GROUP BY region_code)
+        SELECT first.region_code, first.region_name,
                hash(t.h, p.h, e.h)::VARCHAR AS page_hash, coalesce(e.h, 0)::VARCHAR AS table_hash
-        FROM t LEFT JOIN p USING (region_code) LEFT JOIN e USING (region_code)
-        ORDER BY t.first_row""").pl()
+        FROM first JOIN t USING (region_code) LEFT JOIN p USING (region_code) LEFT JOIN e USING (region_code)
+        ORDER BY first.first_row""").pl()
 
 
 def _region_batches(con: duckdb.DuckDBPyConnection, codes: list[str]
