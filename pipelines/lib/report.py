@@ -117,6 +117,9 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
         pending = [code for code in pages
                    if stale(code, "html", pages[code]) or (f"xlsx:{code}" in files
                                                            and stale(code, "xlsx", files[f"xlsx:{code}"]))]
+        # Forget the hashes of the files about to be rewritten first: a run that stops halfway must not
+        # leave a new file behind a hash that a later run could match.
+        _write_state(reports_dir, {code: state[code] for code in state if code not in pending})
 
         overview = status_overview(con.sql("SELECT region_code, status FROM report_target").pl(), statuses)
         region_info = _region_info(regions, overview)
@@ -128,9 +131,9 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
                     write_evaluation_workbook(region_evaluation, files[f"xlsx:{code}"],
                                               region_name=region_info[code]["region_name"], run_id=run_id)
                 if stale(code, "html", pages[code]):
+                    cards = region_targets.join(charts, on="target_id", how="left", maintain_order="left")
                     page = render_region_page(region=region_info[code], run_id=run_id, statuses=statuses,
-                                              targets=region_targets.join(charts, on="target_id", how="left", maintain_order="left"),
-                                              evaluation=region_evaluation)
+                                              targets=cards, evaluation=region_evaluation)
                     _write_atomic(pages[code], page.encode("utf-8"))
     finally:
         con.execute("DROP TABLE IF EXISTS report_target; DROP TABLE IF EXISTS report_path; "
@@ -140,7 +143,7 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
     _remove_stale(reports_dir, REGION_PAGE_GLOB, keep={p.name for p in pages.values()})
     if UNKNOWN_REGION not in pages:
         (reports_dir / region_page_name(UNKNOWN_REGION)).unlink(missing_ok=True)
-    _write_atomic(reports_dir / STATE_FILE, json.dumps(state, indent=0, sort_keys=True).encode("utf-8"))
+    _write_state(reports_dir, state)
 
     latest_run = con.sql("SELECT run_id, assessed_at FROM v_latest_run").pl()
     index = render_index(run_id=run_id, assessed_at=latest_run["assessed_at"][0] if latest_run.height else None,
@@ -214,6 +217,10 @@ def _render_version() -> str:
     for name in TEMPLATES:
         digest.update((formatting.TEMPLATES_DIR / name).read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _write_state(reports_dir: Path, state: dict[str, dict[str, str]]) -> None:
+    _write_atomic(reports_dir / STATE_FILE, json.dumps(state, indent=0, sort_keys=True).encode("utf-8"))
 
 
 def _read_state(reports_dir: Path) -> dict[str, dict[str, str]]:
