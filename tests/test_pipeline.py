@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import duckdb
-import polars as pl
 
 from pipelines.config import Paths
 from pipelines.runner import run_once, summarize
