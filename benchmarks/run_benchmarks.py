@@ -147,6 +147,18 @@ def step_windows(log: Path) -> dict[str, tuple[float, float]]:
     return {step: (start, end) for step, (start, end) in windows.items()}
 
 
+FINISHED_LINE = re.compile(r' - (\S+) - STEP_SUCCESS - Finished execution of step "[^"]+" in (?:(\d+)m)?([\d.]+)(ms|s)\.')
+
+
+def finished_steps(log: Path) -> dict[str, float]:
+    """step key -> seconds, from the STEP_SUCCESS lines of the Dagster log (for runs stopped before their report)."""
+    steps = {}
+    for match in FINISHED_LINE.finditer(log.read_text(errors="replace")):
+        seconds = float(match[3]) / (1000 if match[4] == "ms" else 1) + 60 * int(match[2] or 0)
+        steps[match[1]] = seconds
+    return steps
+
+
 def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float, cap_mb: float) -> dict:
     """One pipeline run in a child process: its report, wall time, peak memory overall and per stage."""
     report, log_path = warehouse / ".benchmark_run.json", warehouse / ".benchmark_run.log"
@@ -168,8 +180,9 @@ def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float, cap_
     wall = time.perf_counter() - started
     peak_tree, peak_single = memory.stop()
     outcome = json.loads(report.read_text()) if report.exists() else {"success": False, "failures": ["no report"]}
+    finished = outcome.get("steps") or finished_steps(log_path)
     stages: dict[str, float] = {}
-    for key, seconds in outcome.get("steps", {}).items():
+    for key, seconds in finished.items():
         stages[stage_of(key)] = stages.get(stage_of(key), 0.0) + seconds
     stage_peaks: dict[str, float] = {}
     windows = step_windows(log_path)
@@ -181,6 +194,7 @@ def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float, cap_
     return {**outcome, "executor": executor, "wall_seconds": round(wall, 2),
             "timed_out": wall >= timeout and not outcome.get("success"), "killed_at_memory_cap_mb": cap_mb if memory.capped else None,
             "last_step_started": last_step, "extraction_wall_seconds": extraction_wall,
+            "finished_steps": sorted(finished),
             "peak_tree_mb": round(peak_tree), "peak_process_mb": round(peak_single),
             "stages": {k: round(v, 2) for k, v in sorted(stages.items(), key=lambda kv: -kv[1])},
             "stage_peak_tree_mb": {k: round(v) for k, v in sorted(stage_peaks.items(), key=lambda kv: -kv[1])}}
@@ -285,7 +299,7 @@ def benchmark_size(work: Path, size: int, executors: list[str], seed: int, jobs:
         if full["success"]:
             result["runs"][f"full_{executor}"]["digest"] = table_digest(warehouse)
         # The incremental run needs the cache a full run leaves: measured whenever extraction got through.
-        if incremental and executor == executors[0] and full.get("extraction"):
+        if incremental and executor == executors[0] and "extracted_facts.gather_extracted_facts" in full["finished_steps"]:
             path, original = change_one_document(raw)
             try:
                 print(f"[{size}] incremental run (one document changed), {executor} ...", flush=True)
