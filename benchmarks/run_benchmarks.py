@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import math
 import os
 import platform
 import re
@@ -136,13 +137,14 @@ STEP_LINE = re.compile(r"^(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) \+0000 - dagster - \w
 
 
 def step_windows(log: Path) -> dict[str, tuple[float, float]]:
-    """step key -> (start, end) in epoch seconds, from the Dagster log lines of a run (1 s resolution)."""
+    """step key -> (start, end) in epoch seconds, from the Dagster log lines of a run (1 s resolution);
+    a step still running when the run stopped ends at infinity."""
     windows: dict[str, list[float]] = {}
     for line in log.read_text(errors="replace").splitlines():
         match = STEP_LINE.match(line)
         if match:
             at = datetime.strptime(match[1], "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
-            window = windows.setdefault(match[2], [at, at])
+            window = windows.setdefault(match[2], [at, math.inf])
             window[1 if match[3] != "STEP_START" else 0] = at
     return {step: (start, end) for step, (start, end) in windows.items()}
 
@@ -191,6 +193,7 @@ def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float, cap_
     last_step = max(windows, key=lambda k: windows[k][0]) if windows else None
     extraction = [window for key, window in windows.items() if key.startswith("extracted_facts.")]
     extraction_wall = (max(end for _, end in extraction) - min(start for start, _ in extraction)) if extraction else None
+    extraction_wall = extraction_wall if extraction_wall != math.inf else None
     return {**outcome, "executor": executor, "wall_seconds": round(wall, 2),
             "timed_out": wall >= timeout and not outcome.get("success"), "killed_at_memory_cap_mb": cap_mb if memory.capped else None,
             "last_step_started": last_step, "extraction_wall_seconds": extraction_wall,
