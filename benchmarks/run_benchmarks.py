@@ -181,6 +181,11 @@ def measured_run(raw: Path, warehouse: Path, executor: str, timeout: float, cap_
             child.wait()
     wall = time.perf_counter() - started
     peak_tree, peak_single = memory.stop()
+    if memory.capped or child.returncode == -9:
+        # The stopped run is dead: release its claim on the staging warehouse, as its message says
+        # an operator should, so that the next run in this folder is not refused as concurrent.
+        for leftover in warehouse.glob(".planwatch.staging.*"):
+            leftover.unlink()
     outcome = json.loads(report.read_text()) if report.exists() else {"success": False, "failures": ["no report"]}
     finished = outcome.get("steps") or finished_steps(log_path)
     stages: dict[str, float] = {}
