@@ -1,7 +1,8 @@
 -- Planwatch warehouse: the contract with analysts (docs/DESIGN.md "Data model").
 -- Table and column names here are stable; add columns freely, rename nothing.
--- Dimension and current-state tables are rebuilt every run; history tables
--- (observation, assessment, alert, rejected_row) keep every run's rows.
+-- Dimension and current-state tables are dropped and rebuilt every run (Warehouse.begin), so they
+-- need no ALTERs; history tables (observation, assessment, alert, rejected_row, validation_issue)
+-- keep every run's rows and gain new columns through ALTER ... ADD COLUMN IF NOT EXISTS.
 
 CREATE TABLE IF NOT EXISTS region (
     region_code  VARCHAR PRIMARY KEY,   -- GB/T 2260
@@ -83,11 +84,6 @@ CREATE TABLE IF NOT EXISTS target (
     attribute      VARCHAR,
     unresolved     VARCHAR              -- why the target cannot be judged (no baseline, value type not assessable, ...)
 );
--- Warehouses built before these columns existed get them on the next run.
-ALTER TABLE target ADD COLUMN IF NOT EXISTS region_name VARCHAR;
-ALTER TABLE target ADD COLUMN IF NOT EXISTS stated_comparator VARCHAR;
-ALTER TABLE target ADD COLUMN IF NOT EXISTS measure VARCHAR;
-ALTER TABLE target ADD COLUMN IF NOT EXISTS unresolved VARCHAR;
 
 CREATE TABLE IF NOT EXISTS observation (
     region_code   VARCHAR NOT NULL,
