@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 import polars as pl
+from rapidfuzz.distance import LCSseq
 
 from pipelines.lib.reference import indicator_names
 
@@ -83,17 +84,6 @@ def _trie_pattern(names: list[str]) -> str:
         return f"(?:{body})?" if "" in node else body
 
     return build(trie)
-
-
-def _lcs(a: str, b: str) -> int:
-    """Length of the longest common subsequence (names are short: a small table is enough)."""
-    prev = [0] * (len(b) + 1)
-    for ca in a:
-        cur = [0]
-        for j, cb in enumerate(b):
-            cur.append(prev[j] + 1 if ca == cb else max(prev[j + 1], cur[j]))
-        prev = cur
-    return prev[-1]
 
 
 def _lcs_positions(text: str, name: str) -> list[int]:
@@ -232,6 +222,9 @@ class IndicatorMatcher:
             name, name_chars = self._fuzzy_names[idx], self._fuzzy_sets[idx]
             if len(name_chars & chars) < _MIN_COVER * len(name_chars):
                 continue
+            # The length first (fast, in C); the positions (Python) only for names that can qualify.
+            if LCSseq.similarity(text, name) < _MIN_COVER * len(name):
+                continue
             positions = _lcs_positions(text, name)
             if not positions or len(positions) < _MIN_COVER * len(name):
                 continue
@@ -260,7 +253,7 @@ class IndicatorMatcher:
             name = self._fuzzy_names[idx]
             if shared < 0.6 * len(set(cell)):
                 continue
-            common = _lcs(cell, name)
+            common = LCSseq.similarity(cell, name)
             lost, added = len(name) - common, len(cell) - common
             if subsequence_only:
                 # Flattening loses characters; it does not add them.

@@ -346,12 +346,12 @@ def _collapse_duplicates(candidates: pl.DataFrame, regions: pl.DataFrame) -> tup
     several_files = pl.col("source_file").n_unique().over(same) > 1
     where = pl.when(several_files).then(pl.col("source_file") + " " + pl.col("location")).otherwise("location")
     grouped = candidates.sort("order").with_columns(_decimals(pl.col("value")).alias("_decimals")).with_columns(
-        (spread > tolerance).over(same).alias("_conflict"),
-        several_files.alias("_several"),
-        (where + ": " + pl.col("value").cast(pl.String)).over(same, mapping_strategy="join").alias("_all"),
-    )
+        (spread > tolerance).over(same).alias("_conflict"))
+    # Listing a group's figures is costly (a list per row), so it is done for the conflicts only.
+    conflicts = grouped.filter(pl.col("_conflict")).with_columns(several_files.alias("_several")).with_columns(
+        (where + ": " + pl.col("value").cast(pl.String)).over(same, mapping_strategy="join").alias("_all"))
     names = regions.select("region_code", pl.col("name_zh").alias("_region_name"))
-    conflicts = grouped.filter(pl.col("_conflict")).join(names, on="region_code", how="left", maintain_order="left")
+    conflicts = conflicts.join(names, on="region_code", how="left", maintain_order="left")
     conflicts = conflicts.with_columns(
         (pl.when(pl.col("_several")).then(pl.lit("conflicting figures from one source in several files: "))
          .otherwise(pl.lit("conflicting duplicate in this file: "))
@@ -366,6 +366,6 @@ def _collapse_duplicates(candidates: pl.DataFrame, regions: pl.DataFrame) -> tup
         .sort(["source_rank", "_decimals", "order"], descending=[False, True, False])
         .unique(same, keep="first", maintain_order=True)
         .sort("order")
-        .drop("_decimals", "_conflict", "_several", "_all")
+        .drop("_decimals", "_conflict")
     )
     return kept, _rejected(conflicts, "normalize")
