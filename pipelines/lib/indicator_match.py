@@ -87,20 +87,33 @@ def _trie_pattern(names: list[str]) -> str:
 
 
 def _lcs_positions(text: str, name: str) -> list[int]:
-    """Positions in ``text`` of one longest common subsequence with ``name``."""
-    n, m = len(text), len(name)
-    table = [[0] * (m + 1) for _ in range(n + 1)]
-    for i in range(n - 1, -1, -1):
-        row, below = table[i], table[i + 1]
+    """Positions in ``text`` of one longest common subsequence with ``name``.
+
+    Characters of ``text`` that ``name`` lacks are dropped first: their table row equals the next one,
+    so the walk below steps over them and picks the same positions as on the whole text."""
+    wanted = set(name)
+    kept = [i for i, ch in enumerate(text) if ch in wanted]
+    n, m = len(kept), len(name)
+    below = [0] * (m + 1)
+    table = [below]
+    for k in range(n - 1, -1, -1):
+        ch, row = text[kept[k]], [0] * (m + 1)
         for j in range(m - 1, -1, -1):
-            row[j] = below[j + 1] + 1 if text[i] == name[j] else max(below[j], row[j + 1])
-    positions, i, j = [], 0, 0
-    while i < n and j < m:
-        if text[i] == name[j]:
-            positions.append(i)
-            i, j = i + 1, j + 1
-        elif table[i + 1][j] >= table[i][j + 1]:
-            i += 1
+            if ch == name[j]:
+                row[j] = below[j + 1] + 1
+            else:
+                down, right = below[j], row[j + 1]
+                row[j] = down if down > right else right
+        table.append(row)
+        below = row
+    table.reverse()  # table[k]: the suffix from kept[k]
+    positions, k, j = [], 0, 0
+    while k < n and j < m:
+        if text[kept[k]] == name[j]:
+            positions.append(kept[k])
+            k, j = k + 1, j + 1
+        elif table[k + 1][j] >= table[k][j + 1]:
+            k += 1
         else:
             j += 1
     return positions
@@ -133,6 +146,7 @@ class IndicatorMatcher:
         # Character index for fuzzy matching: which names contain each character.
         self._fuzzy_names = [n for n in lookup if len(n) >= _FUZZY_MIN_NAME]
         self._fuzzy_sets = [frozenset(n) for n in self._fuzzy_names]
+        self._fuzzy_min_shared = [_MIN_COVER * len(chars) for chars in self._fuzzy_sets]
         # Names by the character their head noun ends with (the last one, or the one before 时间/数量 …).
         self._by_head: dict[str, list[int]] = {}
         for i, name in enumerate(self._fuzzy_names):
@@ -208,22 +222,29 @@ class IndicatorMatcher:
         unless the head is a word a unit says (时间, 数量). A mention's ``name`` is the catalog name it matched.
         ``min_cover`` is the share of the name's characters that must be found (at least 0.75).
         """
-        return [mention for cover, mention in self._scattered(text) if cover >= min_cover]
+        # Only whole names reach a cover of 1 (round(found / length, 2) == 1 takes every character of a
+        # name under 200 characters), so that search skips every other name.
+        return [mention for cover, mention in self._scattered(text, min_cover >= 1.0) if cover >= min_cover]
 
-    @lru_cache(maxsize=4096)  # noqa: B019 - one matcher per catalog, kept for the process
-    def _scattered(self, text: str) -> tuple[tuple[float, IndicatorMention], ...]:
+    @lru_cache(maxsize=8192)  # noqa: B019 - one matcher per catalog, kept for the process
+    def _scattered(self, text: str, whole_only: bool) -> tuple[tuple[float, IndicatorMention], ...]:
         if len(text) < _FUZZY_MIN_NAME:
             return ()
         chars = set(text)
         # A name can only match if its head character is in the text: a few names per character.
         candidates = {i for ch in chars for i in self._by_head.get(ch, ())}
+        names, name_sets, min_shared = self._fuzzy_names, self._fuzzy_sets, self._fuzzy_min_shared
         scored: list[tuple[float, int, int, IndicatorMention]] = []
         for idx in candidates:
-            name, name_chars = self._fuzzy_names[idx], self._fuzzy_sets[idx]
-            if len(name_chars & chars) < _MIN_COVER * len(name_chars):
+            name_chars = name_sets[idx]
+            if whole_only:
+                if not name_chars <= chars:
+                    continue
+            elif len(name_chars & chars) < min_shared[idx]:
                 continue
+            name = names[idx]
             # The length first (fast, in C); the positions (Python) only for names that can qualify.
-            if LCSseq.similarity(text, name) < _MIN_COVER * len(name):
+            if LCSseq.similarity(text, name) < (len(name) if whole_only else _MIN_COVER * len(name)):
                 continue
             positions = _lcs_positions(text, name)
             if not positions or len(positions) < _MIN_COVER * len(name):
