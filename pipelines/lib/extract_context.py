@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import polars as pl
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -17,3 +21,21 @@ class ExtractionContext:
     year: int | None  # year of publication (a work report's year = its annual targets' year)
     catalog: pl.DataFrame  # the indicator catalog (pipelines.lib.reference.load_catalog)
     regions: pl.DataFrame | None = None  # region reference: repairs damaged area names in tables
+
+
+_KEPT_PER_BUILDER = 4
+_BUILT: dict[Callable, list[tuple[pl.DataFrame, object]]] = {}
+
+
+def built_once(build: Callable[[pl.DataFrame], T], frame: pl.DataFrame) -> T:
+    """``build(frame)``, made once per process for each content of ``frame``: the catalog is the same
+    for every document of a run, and what is derived from it (name index, units) costs more than
+    reading a document. Content, not identity, is the key (a copy of the frame finds the same result)."""
+    entries = _BUILT.setdefault(build, [])
+    for kept, value in entries:
+        if kept.schema == frame.schema and kept.equals(frame):
+            return value  # type: ignore[return-value]
+    value = build(frame)
+    entries.insert(0, (frame.clone(), value))  # a clone: changing the caller's frame later changes no key
+    del entries[_KEPT_PER_BUILDER:]
+    return value

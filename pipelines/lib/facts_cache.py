@@ -151,24 +151,30 @@ def extract_documents(
     identities = documents.select(IDENTITY_COLUMNS).to_dicts()
     keys = [document_key(doc) for doc in identities]
     texts = documents["text"]
-    fresh, reused = [], []
+    fresh, fresh_keys, reused = [], [], []
     for position, (doc, key) in enumerate(zip(identities, keys, strict=True)):
         if cache is not None and cache.path(key).exists():
             reused.append(key)
             continue
-        facts = extract_facts(
+        facts = extract_facts(  # FACT_SCHEMA already: no per-document cast
             texts[position], doc=doc["file"], region=doc["region_name"], doc_type=doc["doc_type"],
             period_start=doc["period_start"], period_end=doc["period_end"], year=doc["year"], catalog=catalog,
             regions=regions,
-        ).cast(FACT_SCHEMA)
+        )
         if cache is not None:
             cache.store(key, facts)
-        fresh.append(facts.with_columns(pl.lit(key).alias("_key")))
+        fresh.append(facts)
+        fresh_keys.append(key)
+    # Each document's key on its rows, added once for all (per document it costs more than the extraction
+    # of a short document).
+    extracted = (pl.concat(fresh) if fresh else pl.DataFrame(schema=FACT_SCHEMA)).cast(FACT_SCHEMA).with_columns(
+        pl.Series("_key", [key for key, facts in zip(fresh_keys, fresh, strict=True) for _ in range(facts.height)],
+                  dtype=pl.String))
     cached = (cache.load(reused) if cache is not None else pl.DataFrame(schema=CACHED_SCHEMA)).with_columns(pl.col("_source").str.extract(r"([0-9a-f]+)\.parquet$").alias("_key"))
     # Back in document order (as a run without a cache gives it); within a document, the extractor's order.
     order = pl.DataFrame({"_key": keys, "doc_id": documents["doc_id"]}).with_row_index("_doc_order")
     facts = (
-        pl.concat([cached.drop("_source"), *fresh])
+        pl.concat([cached.drop("_source"), extracted])
         .join(order, on="_key", how="left", maintain_order="left")
         .sort("_doc_order", maintain_order=True)
         .select(list(FACTS_WITH_DOC_ID))

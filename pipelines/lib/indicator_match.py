@@ -15,6 +15,7 @@ from functools import lru_cache
 import polars as pl
 from rapidfuzz.distance import LCSseq
 
+from pipelines.lib.extract_context import built_once
 from pipelines.lib.reference import indicator_names
 
 # Characters that vary between sources of the same name: quotes and bracket widths.
@@ -288,13 +289,10 @@ class IndicatorMatcher:
         return best[2] if best else None
 
 
-@lru_cache(maxsize=8)
-def _matcher_for(token: tuple) -> IndicatorMatcher:
-    return IndicatorMatcher(pl.DataFrame(dict(zip(("indicator_key", "name_zh", "aliases"), token, strict=True))))
-
-
 def cached_matcher(catalog: pl.DataFrame) -> IndicatorMatcher:
     """One matcher per catalog content (building the regex is the costly part)."""
-    cols = catalog.select("indicator_key", "name_zh", pl.col("aliases").fill_null(""))
-    token = tuple(tuple(cols[c].to_list()) for c in cols.columns)
-    return _matcher_for(token)
+    return built_once(_matcher_of, catalog)
+
+
+def _matcher_of(catalog: pl.DataFrame) -> IndicatorMatcher:
+    return IndicatorMatcher(catalog.select("indicator_key", "name_zh", pl.col("aliases").fill_null("")))

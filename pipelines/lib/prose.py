@@ -12,10 +12,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-import polars as pl
-
 from pipelines.lib.attribution import Attributor, Segments, span_of
-from pipelines.lib.extract_context import ExtractionContext
+from pipelines.lib.extract_context import ExtractionContext, built_once
 from pipelines.lib.indicator_match import IndicatorMention, cached_matcher
 from pipelines.lib.numbers import (
     AVERAGE_GROWTH_WORDS,
@@ -74,7 +72,7 @@ class ProseExtractor:
 
     def __init__(self, ctx: ExtractionContext) -> None:
         self.ctx = ctx
-        known = Catalog.of(ctx.catalog)
+        known = built_once(Catalog.of, ctx.catalog)
         self.catalog_unit, self.value_kind = known.unit, known.value_kind
         self.matcher = cached_matcher(ctx.catalog)
         self.attributor = Attributor(self.matcher, self.catalog_unit)
@@ -282,22 +280,9 @@ def _evidence(line: str, origin: list[int], start: int, end: int, q: Quantity) -
     return line[origin[start]:origin[end - 1] + 1]
 
 
-def figures_frame(figures: list[Figure], ctx: ExtractionContext, schema: dict) -> pl.DataFrame:
-    columns = {
-        "doc": [ctx.doc] * len(figures),
-        "line": [f.line for f in figures],
-        "region": [f.region for f in figures],
-        "kind": [f.kind for f in figures],
-        "indicator_text": [f.indicator_text for f in figures],
-        "indicator_key": [f.key for f in figures],
-        "value": [f.value for f in figures],
-        "value_type": [f.value_type for f in figures],
-        "unit": [f.unit for f in figures],
-        "comparator": [f.comparator for f in figures],
-        "year": [f.year for f in figures],
-        "attribute": [f.attribute for f in figures],
-        "evidence": [f.evidence for f in figures],
-        "char_start": [f.char_start for f in figures],
-        "char_end": [f.char_end for f in figures],
-    }
-    return pl.DataFrame(columns, schema=schema)
+def figure_rows(figures: list[Figure], ctx: ExtractionContext) -> list[dict]:
+    """The figures as dicts with the keys of pipelines.lib.extraction.FACT_SCHEMA."""
+    return [{"doc": ctx.doc, "line": f.line, "region": f.region, "kind": f.kind, "indicator_text": f.indicator_text,
+             "indicator_key": f.key, "value": f.value, "value_type": f.value_type, "unit": f.unit,
+             "comparator": f.comparator, "year": f.year, "attribute": f.attribute, "evidence": f.evidence,
+             "char_start": f.char_start, "char_end": f.char_end} for f in figures]

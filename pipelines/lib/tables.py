@@ -23,7 +23,7 @@ from functools import cached_property
 
 import polars as pl
 
-from pipelines.lib.extract_context import ExtractionContext
+from pipelines.lib.extract_context import ExtractionContext, built_once
 from pipelines.lib.indicator_match import IndicatorMatcher, cached_matcher
 from pipelines.lib.numbers import (
     AVERAGE_GROWTH_WORDS,
@@ -714,8 +714,16 @@ def find_table_facts(lines: list[str], ctx: ExtractionContext, regions: pl.DataF
     writes them, DecodedDocument.original) makes evidence quote the file rather than the cleaned text."""
     from pipelines.lib.extraction import FACT_SCHEMA  # extraction imports this module
 
+    rows, occupied = table_fact_rows(lines, ctx, regions, original)
+    return pl.DataFrame(rows, schema=FACT_SCHEMA), occupied
+
+
+def table_fact_rows(lines: list[str], ctx: ExtractionContext, regions: pl.DataFrame | None = None,
+                    original: list[str] | None = None) -> tuple[list[dict], set[int]]:
+    """find_table_facts with the figures as dicts (FACT_SCHEMA keys), for callers that add rows of
+    their own before making one frame."""
     match = _Names(ctx.catalog)
-    catalog = Catalog.of(ctx.catalog)
+    catalog = built_once(Catalog.of, ctx.catalog)
     regions = regions if regions is not None else getattr(ctx, "regions", None)
     rows: list[dict] = []
     occupied: set[int] = set()
@@ -724,4 +732,4 @@ def find_table_facts(lines: list[str], ctx: ExtractionContext, regions: pl.DataF
         if table is not None:
             rows.extend(table.rows)
             occupied |= table.lines | _notes_after(lines, max(table.lines))
-    return pl.DataFrame(rows, schema=FACT_SCHEMA), occupied
+    return rows, occupied
