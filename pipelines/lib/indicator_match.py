@@ -87,6 +87,19 @@ def _trie_pattern(names: list[str]) -> str:
     return build(trie)
 
 
+def _first_chars(names: set[str]) -> str:
+    """A class of the characters that a match of _trie_pattern(names) can start with."""
+    first: set[str] = set()
+    for name in names:
+        for ch in name:
+            if ch == '"':
+                first.update(_QUOTES)  # an optional quote: the next character may start the match too
+                continue
+            first.update("(（" if ch in _OPEN else ")）" if ch in _CLOSE else ch)
+            break
+    return "[" + "".join(re.escape(ch) for ch in sorted(first)) + "]"
+
+
 def _lcs_positions(text: str, name: str) -> list[int]:
     """Positions in ``text`` of one longest common subsequence with ``name``.
 
@@ -120,6 +133,16 @@ def _lcs_positions(text: str, name: str) -> list[int]:
     return positions
 
 
+def _first_places(text: str, name: str) -> list[int]:
+    """Where each character of ``name`` first occurs in ``text`` after the previous one (a subsequence)."""
+    positions, at = [], 0
+    for ch in name:
+        at = text.index(ch, at)
+        positions.append(at)
+        at += 1
+    return positions
+
+
 class IndicatorMatcher:
     """Catalog names -> keys, searchable in sentences and tolerant of damaged table cells."""
 
@@ -143,11 +166,19 @@ class IndicatorMatcher:
         self._lookup = lookup
         # Quotes may or may not appear in the text: the pattern makes them optional.
         pattern = _trie_pattern(sorted(searchable))
-        self._regex = re.compile(f"(?=({pattern}))")
+        # The class of every character a name can start with comes first: the regex engine tries the trie's
+        # first-level branches one by one, and most positions start none of them.
+        self._regex = re.compile(f"(?={_first_chars(searchable)})(?=({pattern}))")
         # Character index for fuzzy matching: which names contain each character.
         self._fuzzy_names = [n for n in lookup if len(n) >= _FUZZY_MIN_NAME]
-        self._fuzzy_sets = [frozenset(n) for n in self._fuzzy_names]
-        self._fuzzy_min_shared = [_MIN_COVER * len(chars) for chars in self._fuzzy_sets]
+        # Each name's distinct characters as bits (one bit per character of the catalog's names): how many
+        # of them a text holds is one AND and a bit count.
+        self._char_bit: dict[str, int] = {}
+        for name in self._fuzzy_names:
+            for ch in name:
+                self._char_bit.setdefault(ch, 1 << len(self._char_bit))
+        self._fuzzy_masks = [sum(self._char_bit[ch] for ch in set(name)) for name in self._fuzzy_names]
+        self._fuzzy_min_shared = [_MIN_COVER * len(set(name)) for name in self._fuzzy_names]
         # Names by the character their head noun ends with (the last one, or the one before 时间/数量 …).
         self._by_head: dict[str, list[int]] = {}
         for i, name in enumerate(self._fuzzy_names):
@@ -234,20 +265,27 @@ class IndicatorMatcher:
         chars = set(text)
         # A name can only match if its head character is in the text: a few names per character.
         candidates = {i for ch in chars for i in self._by_head.get(ch, ())}
-        names, name_sets, min_shared = self._fuzzy_names, self._fuzzy_sets, self._fuzzy_min_shared
+        in_text = 0
+        for ch in chars:
+            in_text |= self._char_bit.get(ch, 0)
+        names, masks, min_shared = self._fuzzy_names, self._fuzzy_masks, self._fuzzy_min_shared
         scored: list[tuple[float, int, int, IndicatorMention]] = []
         for idx in candidates:
-            name_chars = name_sets[idx]
+            mask = masks[idx]
+            shared = mask & in_text
             if whole_only:
-                if not name_chars <= chars:
+                if shared != mask:
                     continue
-            elif len(name_chars & chars) < min_shared[idx]:
+            elif shared.bit_count() < min_shared[idx]:
                 continue
             name = names[idx]
             # The length first (fast, in C); the positions (Python) only for names that can qualify.
-            if LCSseq.similarity(text, name) < (len(name) if whole_only else _MIN_COVER * len(name)):
+            found = LCSseq.similarity(text, name)
+            if found < (len(name) if whole_only else _MIN_COVER * len(name)):
                 continue
-            positions = _lcs_positions(text, name)
+            # A whole name: the walk of _lcs_positions takes each character at its first place (it never
+            # leaves a path that keeps the whole name), which str.index finds without the table.
+            positions = _first_places(text, name) if found == len(name) else _lcs_positions(text, name)
             if not positions or len(positions) < _MIN_COVER * len(name):
                 continue
             last = name.rfind(text[positions[-1]])

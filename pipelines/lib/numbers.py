@@ -53,6 +53,18 @@ FIGURE = re.compile(
 )
 
 
+# Every FIGURE match starts with a digit or is a Chinese numeral right after a bound word (its lookbehind).
+_DIGIT = re.compile(r"\d")
+_BOUND_NUMERAL = re.compile(r"[超逾至少达]\s*[一二两三四五六七八九十百千]")
+
+
+def may_hold_figures(line: str) -> bool:
+    """False when ``find_quantities`` finds nothing in the line, however it is compacted or
+    width-normalized: with no digit and no numeral after a bound word (compact only drops whitespace,
+    and width normalization keeps digits digits and whitespace whitespace), no figure can start."""
+    return _DIGIT.search(line) is not None or _BOUND_NUMERAL.search(line) is not None
+
+
 @dataclass(frozen=True)
 class Quantity:
     start: int  # span of the figure in the compact line

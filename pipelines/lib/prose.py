@@ -25,6 +25,7 @@ from pipelines.lib.numbers import (
     compact,
     comparator,
     find_quantities,
+    may_hold_figures,
 )
 from pipelines.lib.reading import normalize_line
 from pipelines.lib.tables import Catalog
@@ -90,6 +91,8 @@ class ProseExtractor:
     # --- per line -------------------------------------------------------------------------------
 
     def extract_line(self, line: str, number: int, section: Section) -> list[Figure]:
+        if not may_hold_figures(line):
+            return []
         # Width normalization keeps every character in place, so evidence is cut from the line as given.
         text, origin = compact(normalize_line(line))
         quantities = find_quantities(text)

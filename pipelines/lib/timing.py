@@ -47,8 +47,10 @@ def sections(lines: list[str], ctx: ExtractionContext) -> list[Section]:
     current = Section("review" if ctx.doc_type == "work_report" else "plan", None)
     out: list[Section] = []
     for line in lines:
-        text = normalize_line(line).strip()
+        # Width normalization changes no length, whitespace or 。, so only short lines need it.
+        text = line.strip()
         if text and len(text) <= _MAX_HEADING and "。" not in text:
+            text = normalize_line(line).strip()
             top, sub = _TOP_HEADING.match(text), _SUB_HEADING.match(text)
             year = YEAR_IN_HEADING.search(text)
             heading_year = int(year.group(1)) if year else None
