@@ -56,4 +56,4 @@ def extract_facts(
     # In line order, table figures before prose ones on a line (a stable sort); one frame per document,
     # built once: a document holds a few dozen figures, where frame operations cost more than the rows.
     rows.sort(key=lambda row: (row["line"], row["char_start"]))
-    return pl.DataFrame({column: [row[column] for row in rows] for column in FACT_SCHEMA}, schema=FACT_SCHEMA)
+    return pl.from_dicts(rows, schema=FACT_SCHEMA)

@@ -11,6 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
+from itertools import pairwise
 
 import polars as pl
 from rapidfuzz.distance import LCSseq
@@ -85,6 +86,11 @@ def _trie_pattern(names: list[str]) -> str:
         return f"(?:{body})?" if "" in node else body
 
     return build(trie)
+
+
+def _scattered_order(scored: tuple[float, int, int, IndicatorMention]) -> tuple[float, int, int]:
+    cover, length, gap, _ = scored
+    return -cover, -length, gap
 
 
 def _first_chars(names: set[str]) -> str:
@@ -190,6 +196,11 @@ class IndicatorMatcher:
         for i, name in enumerate(self._fuzzy_names):
             for ch in set(name):
                 self._by_char.setdefault(ch, []).append(i)
+        # Each name under the character of it that the fewest names share (a whole name needs it in the text).
+        self._by_rarest: dict[str, list[int]] = {}
+        for i, name in enumerate(self._fuzzy_names):
+            rarest = min(sorted(set(name)), key=lambda ch: len(self._by_char[ch]))
+            self._by_rarest.setdefault(rarest, []).append(i)
 
     def key_of(self, name: str) -> str | None:
         """The key of an exact catalog name or alias (spaces, quotes and bracket widths ignored)."""
@@ -263,43 +274,50 @@ class IndicatorMatcher:
         if len(text) < _FUZZY_MIN_NAME:
             return ()
         chars = set(text)
-        # A name can only match if its head character is in the text: a few names per character.
-        candidates = {i for ch in chars for i in self._by_head.get(ch, ())}
         in_text = 0
         for ch in chars:
             in_text |= self._char_bit.get(ch, 0)
-        names, masks, min_shared = self._fuzzy_names, self._fuzzy_masks, self._fuzzy_min_shared
-        scored: list[tuple[float, int, int, IndicatorMention]] = []
-        for idx in candidates:
-            mask = masks[idx]
-            shared = mask & in_text
-            if whole_only:
-                if shared != mask:
-                    continue
-            elif shared.bit_count() < min_shared[idx]:
-                continue
-            name = names[idx]
-            # The length first (fast, in C); the positions (Python) only for names that can qualify.
-            found = LCSseq.similarity(text, name)
-            if found < (len(name) if whole_only else _MIN_COVER * len(name)):
-                continue
-            # A whole name: the walk of _lcs_positions takes each character at its first place (it never
-            # leaves a path that keeps the whole name), which str.index finds without the table.
-            positions = _first_places(text, name) if found == len(name) else _lcs_positions(text, name)
-            if not positions or len(positions) < _MIN_COVER * len(name):
-                continue
-            last = name.rfind(text[positions[-1]])
-            if text[positions[-1]] != name[-1] and name[last + 1:] not in _HEAD_SAID_BY_UNIT:
-                continue
-            span = positions[-1] - positions[0] + 1
-            if span > 2 * len(name) + 4:
-                continue
-            cover = round(len(positions) / len(name), 2)
-            scored.append((cover, len(name), span - len(positions),
-                           IndicatorMention(positions[0], positions[-1] + 1, self._lookup[name], name)))
-        # Most of the name first, then the longer name, then the tighter fit.
-        scored.sort(key=lambda item: (-item[0], -item[1], item[2]))
+        if whole_only:
+            # A whole name has all its characters in the text: the names filed under its rarest character
+            # are few. Their order is the search below's unless two tie (then that search decides).
+            masks = self._fuzzy_masks
+            scored = [score for i in {i for ch in chars for i in self._by_rarest.get(ch, ())}
+                      if masks[i] & in_text == masks[i] and (score := self._scored(text, i, True)) is not None]
+            scored.sort(key=_scattered_order)
+            if all(_scattered_order(a) != _scattered_order(b) for a, b in pairwise(scored)):
+                return tuple((cover, mention) for cover, _, _, mention in scored)
+        # A name can only match if its head character is in the text: a few names per character.
+        candidates = {i for ch in chars for i in self._by_head.get(ch, ())}
+        masks, min_shared = self._fuzzy_masks, self._fuzzy_min_shared
+        shared = ((i, masks[i] & in_text) for i in candidates)
+        scored = [score for i, common in shared
+                  if (common == masks[i] if whole_only else common.bit_count() >= min_shared[i])
+                  and (score := self._scored(text, i, whole_only)) is not None]
+        # Most of the name first, then the longer name, then the tighter fit (ties: in the set's order).
+        scored.sort(key=_scattered_order)
         return tuple((cover, mention) for cover, _, _, mention in scored)
+
+    def _scored(self, text: str, idx: int, whole_only: bool) -> tuple[float, int, int, IndicatorMention] | None:
+        """Name ``idx`` found scattered in ``text`` (enough of its characters are in it), with its sort key."""
+        name = self._fuzzy_names[idx]
+        # The length first (fast, in C); the positions (Python) only for names that can qualify.
+        found = LCSseq.similarity(text, name)
+        if found < (len(name) if whole_only else _MIN_COVER * len(name)):
+            return None
+        # A whole name: the walk of _lcs_positions takes each character at its first place (it never
+        # leaves a path that keeps the whole name), which str.index finds without the table.
+        positions = _first_places(text, name) if found == len(name) else _lcs_positions(text, name)
+        if not positions or len(positions) < _MIN_COVER * len(name):
+            return None
+        last = name.rfind(text[positions[-1]])
+        if text[positions[-1]] != name[-1] and name[last + 1:] not in _HEAD_SAID_BY_UNIT:
+            return None
+        span = positions[-1] - positions[0] + 1
+        if span > 2 * len(name) + 4:
+            return None
+        cover = round(len(positions) / len(name), 2)
+        return cover, len(name), span - len(positions), IndicatorMention(
+            positions[0], positions[-1] + 1, self._lookup[name], name)
 
     def _fuzzy(self, cell: str, *, subsequence_only: bool) -> str | None:
         """The name that ``cell`` is a damaged copy of (characters lost, few or none added)."""
