@@ -66,6 +66,38 @@ def test_only_regions_whose_rows_changed_are_written_again(tmp_path):
     assert "run-c" in (reports / f"{JJ}.html").read_text(encoding="utf-8")
 
 
+def test_worker_processes_write_the_same_files_as_one_process(tmp_path, monkeypatch):
+    """Regions drawn by two spawned workers, one region per batch: the same pages and tables."""
+    import pipelines.lib.report as report_module
+
+    wh = build_sample_warehouse(tmp_path / "warehouse", publish=False)
+    monkeypatch.setattr(report_module, "REGIONS_PER_BATCH", 1)  # three batches, so the pool is used
+    with wh.connect() as con:
+        alone = build_report(con, tmp_path / "one", run_id=RUN_2)
+        pooled = build_report(con, tmp_path / "two", run_id=RUN_2, processes=2)
+    assert {k: p.name for k, p in alone.items()} == {k: p.name for k, p in pooled.items()}
+    for page in (f"{ZJG}.html", f"{JJ}.html", "unknown.html"):
+        ids = [BeautifulSoup((folder / page).read_text(encoding="utf-8"), "html.parser").select("article[id]")
+               for folder in (tmp_path / "one", tmp_path / "two")]
+        assert [a["id"] for a in ids[0]] == [a["id"] for a in ids[1]] != []
+    for code in (ZJG, JJ):
+        sheets = [openpyxl.load_workbook(folder / workbook_name(code)) for folder in (tmp_path / "one", tmp_path / "two")]
+        assert [[list(r) for r in ws.iter_rows(min_row=4, values_only=True)] for ws in sheets[0]] == \
+               [[list(r) for r in ws.iter_rows(min_row=4, values_only=True)] for ws in sheets[1]]
+
+
+def test_a_failing_worker_fails_the_report(tmp_path, monkeypatch):
+    import pipelines.lib.report as report_module
+
+    wh = build_sample_warehouse(tmp_path / "warehouse", publish=False)
+    monkeypatch.setattr(report_module, "REGIONS_PER_BATCH", 1)
+    reports = tmp_path / "reports"
+    reports.mkdir()
+    (reports / workbook_name(JJ)).mkdir()  # a folder where the workbook must go: the worker cannot write it
+    with wh.connect() as con, pytest.raises(OSError):
+        build_report(con, reports, run_id=RUN_2, processes=2)
+
+
 def test_workbook_holds_the_regions_evaluation_table_one_sheet_per_plan(report):
     workbook = openpyxl.load_workbook(report[f"xlsx:{ZJG}"])
     assert workbook.sheetnames == ["十四五规划纲要", "2022年政府工作报告"]

@@ -5,6 +5,7 @@ import dagster as dg
 
 from pipelines.defs.resources import MailResource, PlanwatchResource
 from pipelines.lib.alerting import AlertOutputs, run_alerts
+from pipelines.lib.fanout import fan_out
 from pipelines.lib.report import build_report
 
 
@@ -13,7 +14,9 @@ def report(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> d
     """reports/index.html (status overview per region, a chart per target; works offline) and the
     指标完成情况表 as reports/<region_code>.xlsx, read from the views of this run's staging warehouse."""
     with planwatch.warehouse.connect() as con:
-        files = build_report(con, planwatch.paths.reports_dir, run_id=context.run.run_id)
+        # The regions' files are drawn by PLANWATCH_MAX_CONCURRENT worker processes (nothing else runs now).
+        files = build_report(con, planwatch.paths.reports_dir, run_id=context.run.run_id,
+                             processes=fan_out().max_concurrent)
     return dg.MaterializeResult(metadata={"workbooks": len(files) - 1,
                                           **{k: dg.MetadataValue.path(str(v)) for k, v in files.items()}})
 

@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import hashlib
 import json
+import multiprocessing
 import os
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -92,10 +94,12 @@ class ChartBox:
 CHART = ChartBox()
 
 
-def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: str) -> dict[str, Path]:
+def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: str,
+                 processes: int = 1) -> dict[str, Path]:
     """Write index.html, a page per region and one <region_code>.xlsx per region with assessed targets;
     returns index.html ("html") and the workbooks ("xlsx:<region_code>"), those left unchanged included.
-    The region pages are index.html's links: <region_code>.html next to it."""
+    The region pages are index.html's links: <region_code>.html next to it. With ``processes`` > 1 the
+    regions' files are drawn in that many worker processes (the files of each region are independent)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     statuses = con.sql("SELECT code AS status, label_zh FROM v_label WHERE kind = 'status' ORDER BY sort_order").pl()
     _stage_inputs(con)
@@ -123,18 +127,14 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
 
         overview = status_overview(con.sql("SELECT region_code, status FROM report_target").pl(), statuses)
         region_info = _region_info(regions, overview)
-        for targets, path, evaluation in _region_batches(con, pending):
-            charts = chart_svg(chart_geometry(targets, path), targets)
-            for (code,), region_targets in targets.partition_by("region_code", as_dict=True).items():
-                region_evaluation = evaluation.filter(pl.col("region_code") == code)
-                if f"xlsx:{code}" in files and stale(code, "xlsx", files[f"xlsx:{code}"]):
-                    write_evaluation_workbook(region_evaluation, files[f"xlsx:{code}"],
-                                              region_name=region_info[code]["region_name"], run_id=run_id)
-                if stale(code, "html", pages[code]):
-                    cards = region_targets.join(charts, on="target_id", how="left", maintain_order="left")
-                    page = render_region_page(region=region_info[code], run_id=run_id, statuses=statuses,
-                                              targets=cards, evaluation=region_evaluation)
-                    _write_atomic(pages[code], page.encode("utf-8"))
+        batches = (
+            RegionBatch(targets=targets, path=path, evaluation=evaluation, run_id=run_id, statuses=statuses,
+                        regions={code: region_info[code] for code in codes},
+                        workbooks={code: files[f"xlsx:{code}"] for code in codes
+                                   if f"xlsx:{code}" in files and stale(code, "xlsx", files[f"xlsx:{code}"])},
+                        pages={code: pages[code] for code in codes if stale(code, "html", pages[code])})
+            for codes, (targets, path, evaluation) in _region_batches(con, pending))
+        _render_all(batches, processes=processes if len(pending) > REGIONS_PER_BATCH else 1)
     finally:
         con.execute("DROP TABLE IF EXISTS report_target; DROP TABLE IF EXISTS report_path; "
                     "DROP TABLE IF EXISTS report_evaluation")
@@ -200,14 +200,65 @@ def _regions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
 
 
 def _region_batches(con: duckdb.DuckDBPyConnection, codes: list[str]
-                    ) -> Iterator[tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]:
-    """The targets, chart paths and evaluation rows of a few regions at a time."""
+                    ) -> Iterator[tuple[list[str], tuple[pl.DataFrame, pl.DataFrame, pl.DataFrame]]]:
+    """The targets, chart paths and evaluation rows of a few regions at a time, with the regions' codes."""
     for start in range(0, len(codes), REGIONS_PER_BATCH):
-        batch = [codes[start:start + REGIONS_PER_BATCH]]
-        yield tuple(
-            con.sql(f"SELECT * FROM {table} WHERE region_code IN (SELECT unnest($1)) ORDER BY {order}", params=batch).pl()
+        batch = codes[start:start + REGIONS_PER_BATCH]
+        yield batch, tuple(
+            con.sql(f"SELECT * FROM {table} WHERE region_code IN (SELECT unnest($1)) ORDER BY {order}",
+                    params=[batch]).pl()
             for table, order in (("report_target", "rowid"), ("report_path", "target_id, year"),
                                  ("report_evaluation", "rowid")))
+
+
+@dataclass(frozen=True)
+class RegionBatch:
+    """What a few regions' pages and workbooks are drawn from, and which of their files to (re)write."""
+
+    targets: pl.DataFrame
+    path: pl.DataFrame
+    evaluation: pl.DataFrame
+    regions: dict[str, dict]  # region_code -> _region_info row
+    workbooks: dict[str, Path]  # region_code -> workbook to write
+    pages: dict[str, Path]  # region_code -> page to write
+    statuses: pl.DataFrame
+    run_id: str
+
+
+def render_batch(batch: RegionBatch) -> None:
+    """Write the stale pages and workbooks of one batch of regions."""
+    charts = chart_svg(chart_geometry(batch.targets, batch.path), batch.targets)
+    evaluations = batch.evaluation.partition_by("region_code", as_dict=True, maintain_order=True)
+    for (code,), region_targets in batch.targets.partition_by("region_code", as_dict=True).items():
+        region_evaluation = evaluations.get((code,), batch.evaluation.clear())
+        if code in batch.workbooks:
+            write_evaluation_workbook(region_evaluation, batch.workbooks[code],
+                                      region_name=batch.regions[code]["region_name"], run_id=batch.run_id)
+        if code in batch.pages:
+            cards = region_targets.join(charts, on="target_id", how="left", maintain_order="left")
+            page = render_region_page(region=batch.regions[code], run_id=batch.run_id, statuses=batch.statuses,
+                                      targets=cards, evaluation=region_evaluation)
+            _write_atomic(batch.pages[code], page.encode("utf-8"))
+
+
+def _render_all(batches: Iterable[RegionBatch], *, processes: int) -> None:
+    """Render every batch, here or in worker processes. At most two batches per worker are in flight,
+    so memory stays bounded by the batch size however many regions there are; a worker's error is
+    raised here. Workers are spawned, not forked: this process holds DuckDB and polars thread pools."""
+    if processes <= 1:
+        for batch in batches:
+            render_batch(batch)
+        return
+    with ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn")) as pool:
+        in_flight: set[Future] = set()
+        for batch in batches:
+            if len(in_flight) >= 2 * processes:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                for future in done:
+                    future.result()
+            in_flight.add(pool.submit(render_batch, batch))
+        for future in as_completed(in_flight):
+            future.result()
 
 
 @cache
