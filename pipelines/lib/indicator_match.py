@@ -49,6 +49,7 @@ _ONE_QUOTE = str.maketrans({q: '"' for q in _QUOTES})
 _HALF_BRACKETS = str.maketrans(_OPEN + _CLOSE, "((((" + "))))")
 
 
+@lru_cache(maxsize=1 << 16)  # the same names and phrases come back on every line that names them
 def canonical_name(text: str) -> str:
     """A name as a lookup key: no spaces or quotes, half-width brackets."""
     return _SPACE.sub("", text).translate(_DROP_QUOTES).translate(_HALF_BRACKETS)

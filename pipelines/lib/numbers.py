@@ -42,20 +42,24 @@ NUMBER = r"(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?"
 _CN_DIGITS = {"一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
 _CN_UNITS = {"十": 10, "百": 100, "千": 1000}
 
+_BOUND_CHARS = "[超逾至少达]"  # a Chinese numeral after one of these is a figure (超百亿元, 至少一人)
+_CN_NUMERALS = "一二两三四五六七八九十百千"
 FIGURE = re.compile(
+    # Every figure starts with a digit or a numeral: checking that first spares the branches at most positions.
+    rf"(?=[\d{_CN_NUMERALS}])(?:"
     rf"(?P<struct>{NUMBER}(?::{NUMBER}){{2,}})"  # a:b:c structure
     rf"|(?P<ratio>{NUMBER}):1(?![\d.])"  # x:1 ratio
     rf"|(?P<outer>{NUMBER})\((?P<inner>{NUMBER})\)(?P<pair_unit>{UNIT_PATTERN})"  # 10560(2640)张: two figures
     rf"|(?P<num>{NUMBER})"
     rf"(?:(?P<unit_lo>{UNIT_PATTERN})?(?P<range>[~～\-—至]|到(?={NUMBER}{UNIT_PATTERN}?(?:左右|之间)))(?P<num_hi>{NUMBER}))?"
     rf"(?P<unit>{UNIT_PATTERN})?"
-    rf"|(?<=[超逾至少达])(?P<cn>[一二两三四五六七八九十百千]{{1,3}})(?P<cn_unit>{UNIT_PATTERN})"
+    rf"|(?<={_BOUND_CHARS})(?P<cn>[{_CN_NUMERALS}]{{1,3}})(?P<cn_unit>{UNIT_PATTERN})"
+    rf")"
 )
-
 
 # Every FIGURE match starts with a digit or is a Chinese numeral right after a bound word (its lookbehind).
 _DIGIT = re.compile(r"\d")
-_BOUND_NUMERAL = re.compile(r"[超逾至少达]\s*[一二两三四五六七八九十百千]")
+_BOUND_NUMERAL = re.compile(rf"{_BOUND_CHARS}\s*[{_CN_NUMERALS}]")
 
 
 def may_hold_figures(line: str) -> bool:
