@@ -34,6 +34,7 @@ _BOUND_WORDS = re.compile(r"(?:达到|达|超过|突破|为|约|增至|提高到
 _CLAUSE_VERB = re.compile(r"新建|建成|创建|培育|培养|引进|新增|实施|打造|提档升级|招引|改造|建设")
 _BOUND_TAIL = re.compile(r"^(?:的)?(?:左右|以上|以下|以内|之内|多|余)?(?:相比较?|比较)?[,、;。:]*")
 _NOUN = re.compile(r"[\u4e00-\u9fff]{2}")
+_NEXT_ITEM = re.compile(r"[、,和及与]")
 _STRUCTURE_PARTS = ("(第一产业)", "(第二产业)", "(第三产业)")
 
 
@@ -231,9 +232,8 @@ class Attributor:
     def _elided(self, text: str, q: Quantity, mentions: list[IndicatorMention], after: list[int], c_start: int,
                 i_start: int) -> IndicatorMention | None:
         """建成2个国家级、4个省级医学重点专科: the qualifier after the figure plus the head of the next name."""
-        qualifier = text[q.end:]
-        item_end = re.search(r"[、,和及与]", qualifier)
-        qualifier = qualifier[:item_end.start()] if item_end else ""
+        item_end = _NEXT_ITEM.search(text, q.end)
+        qualifier = text[q.end:item_end.start()] if item_end else ""
         qualifier = re.sub(r"^(?:以上|左右|个|家|所|项)", "", qualifier)
         if not qualifier or not _QUALIFIER.match(qualifier) or not after:
             return None

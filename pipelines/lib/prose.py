@@ -46,6 +46,7 @@ _THIS_YEAR = re.compile(r"年内|今年")
 _RANK_OR_ORDINAL = re.compile(r"(?:第|前|列|居|位列|连续|(?<![超越])过)$")
 _SKIP_AFTER = re.compile(r"^(?:级|星|A|强|周岁|后|型|号|期|批次|路公交|大|字)")
 _OWN_VERB = re.compile(r"新增|新建|建成|创建|培育|培养|引进|实施|完成|实现|累计|打造|开展|改造|建设|增长|提高|提升|下降|减少")
+_EVIDENCE_TAIL = re.compile(r"(?:的)?(?:左右|以上|以下|以内)")  # 500亿元左右: the bound word is evidence too
 _SUBAREA = re.compile(r"(中心城区|主城区|老城区|高新区|开发区|其他建制镇|各建制镇|新城区|副城区)$")
 
 
@@ -155,7 +156,8 @@ class ProseExtractor:
         if key.endswith("_growth") and base_key in self.catalog_unit and not _AVERAGE.search(mention.name):
             key = base_key
         value, unit, value_type = q.value, q.unit, "level"
-        change = CHANGE.search(_verb_zone(before)[-8:]) if before else None
+        zone = _verb_zone(before)
+        change = CHANGE.search(zone[-8:]) if before else None
         if q.form == "structure":
             value_type = "structure"
         elif q.form == "ratio" or not unit:
@@ -166,7 +168,7 @@ class ProseExtractor:
             value_type = "change_pp"
         elif names_change and unit == "%":
             value_type = "change_pct"
-        elif change and unit == "%" and not _TO_LEVEL.search(_verb_zone(before)[-8:]):
+        elif change and unit == "%" and not _TO_LEVEL.search(zone[-8:]):
             word = change.group("w")
             if word in POINT_WORDS and catalog_unit == "%":
                 value_type = "change_pp"  # 提高3% of a rate: 3 percentage points
@@ -183,7 +185,7 @@ class ProseExtractor:
         if value_type == "level" and (_CUMULATIVE.search(prefix) or _PERIOD_TOTAL.search(prefix)) \
                 and f"{key}_cumulative" in self.catalog_unit:
             key = f"{key}_cumulative"  # 累计接待游客3600万人次、旅游综合收入约500亿元: period totals
-        if value_type == "level" and _INCREASE.search(_verb_zone(before)) and f"{key}_increase" in self.catalog_unit:
+        if value_type == "level" and _INCREASE.search(zone) and f"{key}_increase" in self.catalog_unit:
             key, value_type = f"{key}_increase", "cumulative"  # 十年共增加172309人
         if value_type == "level":
             value_kind = self.value_kind.get(key, "")
@@ -197,7 +199,7 @@ class ProseExtractor:
         if q.form == "range":
             comp, source = ">=", "after"
         else:
-            words = _verb_zone(before)
+            words = zone
             words = CHANGE.sub("", words) if value_type in ("change_pct", "change_pp") else words
             comp, source = comparator(words, after, reported=reported, clause=text[c_start:q.start])
             if value_type == "ratio" and "缩小" in before and not reported:
@@ -215,9 +217,9 @@ class ProseExtractor:
         attribute = "预期性" if "预期目标" in text[:q.start] else None
         ev_start = min(mention.start, q.start) if mention.start >= c_start else c_start
         ev_end = max(q.end, mention.end if q.end <= mention.start < q.end + 6 else q.end)
-        tail = re.match(r"(?:的)?(?:左右|以上|以下|以内)", text[ev_end:])
+        tail = _EVIDENCE_TAIL.match(text, ev_end)
         if tail:
-            ev_end += tail.end()
+            ev_end = tail.end()
         return Figure(number, key, mention.name, kind, year, value, value_type,
                       figure_unit(value_type, unit, catalog_unit), comp, source, region, attribute,
                       _evidence(line, origin, ev_start, ev_end, q), origin[q.start], origin[q.value_end - 1] + 1)

@@ -434,7 +434,14 @@ _TOKEN = re.compile(r"\S+")
 
 def _is_header_row(tokens: list[str]) -> bool:
     """序号 指标 单位 2020年 2025年 属性 on one line."""
-    return len(tokens) >= 3 and sum(_is_header_cell(token) for token in tokens) >= 3
+    if len(tokens) < 3:
+        return False
+    headers = 0
+    for token in tokens:
+        headers += _is_header_cell(token)
+        if headers >= 3:
+            return True
+    return False
 
 
 def _is_row_line(tokens: list[str]) -> bool:
@@ -452,11 +459,10 @@ def table_runs(lines: list[str], original: list[str] | None = None) -> list[list
         if not text:
             continue
         source = original[number - 1] if original and number <= len(original) else None
-        tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(line)]
-        words = [token for token, _ in tokens]
         if "。" not in text and len(text) <= _MAX_ROW_CHARS and (
-                _is_header_row(words) or (rows_on_lines and _is_row_line(words))):
+                _is_header_row(words := _TOKEN.findall(line)) or (rows_on_lines and _is_row_line(words))):
             rows_on_lines = True  # the short lines before the header (its caption) stay in the run
+            tokens = [(m.group(0), m.start()) for m in _TOKEN.finditer(line)]
             runs[-1].extend(Cell(number, token, start, source[start:start + len(token)] if source else "")
                             for token, start in tokens)
             continue
