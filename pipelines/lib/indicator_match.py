@@ -140,11 +140,14 @@ def _lcs_positions(text: str, name: str) -> list[int]:
     return positions
 
 
-def _first_places(text: str, name: str) -> list[int]:
-    """Where each character of ``name`` first occurs in ``text`` after the previous one (a subsequence)."""
+def _first_places(text: str, name: str) -> list[int] | None:
+    """Where each character of ``name`` first occurs in ``text`` after the previous one; None when
+    ``name`` is not a subsequence of ``text``."""
     positions, at = [], 0
     for ch in name:
-        at = text.index(ch, at)
+        at = text.find(ch, at)
+        if at < 0:
+            return None
         positions.append(at)
         at += 1
     return positions
@@ -301,13 +304,16 @@ class IndicatorMatcher:
     def _scored(self, text: str, idx: int, whole_only: bool) -> tuple[float, int, int, IndicatorMention] | None:
         """Name ``idx`` found scattered in ``text`` (enough of its characters are in it), with its sort key."""
         name = self._fuzzy_names[idx]
-        # The length first (fast, in C); the positions (Python) only for names that can qualify.
-        found = LCSseq.similarity(text, name)
-        if found < (len(name) if whole_only else _MIN_COVER * len(name)):
-            return None
         # A whole name: the walk of _lcs_positions takes each character at its first place (it never
-        # leaves a path that keeps the whole name), which str.index finds without the table.
-        positions = _first_places(text, name) if found == len(name) else _lcs_positions(text, name)
+        # leaves a path that keeps the whole name), which str.find finds without the table.
+        if whole_only:
+            positions = _first_places(text, name)
+        else:
+            # The length first (fast, in C); the positions (Python) only for names that can qualify.
+            found = LCSseq.similarity(text, name)
+            if found < _MIN_COVER * len(name):
+                return None
+            positions = _first_places(text, name) if found == len(name) else _lcs_positions(text, name)
         if not positions or len(positions) < _MIN_COVER * len(name):
             return None
         last = name.rfind(text[positions[-1]])
