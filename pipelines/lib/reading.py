@@ -96,6 +96,8 @@ def read_analyst_csv(path: Path) -> pl.DataFrame:
 
 # Full-width ASCII block (！ … ～) and the ideographic space map one-to-one onto ASCII, so offsets stay valid.
 _HALF_WIDTH = {code: code - 0xFEE0 for code in range(0xFF01, 0xFF5F)} | {0x3000: 0x20}
+# str.translate looks up every character; Chinese text is mostly CJK, so only the full-width runs go through it.
+_FULL_WIDTH_RUN = re.compile("[\uff01-\uff5e\u3000]+")
 _RATIO_COLON = re.compile(r"(?<=\d)\u2236(?=\d)")  # 2.04∶1 (RATIO sign) reads as 2.04:1
 
 _NAV_WORDS = (
@@ -129,7 +131,8 @@ _MAX_NOISE_LINE = 120  # a long line is body text even when it mentions 阅读�
 
 def normalize_line(line: str) -> str:
     """Full-width digits, letters and punctuation to half-width, one character for one."""
-    return _RATIO_COLON.sub(":", line.translate(_HALF_WIDTH))
+    half = _FULL_WIDTH_RUN.sub(lambda run: run.group().translate(_HALF_WIDTH), line)
+    return _RATIO_COLON.sub(":", half)
 
 
 def is_noise(line: str) -> bool:
