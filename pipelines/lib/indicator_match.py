@@ -60,8 +60,15 @@ def _searchable_form(name: str) -> str:
     return _SPACE.sub("", name).translate(_ONE_QUOTE).translate(_HALF_BRACKETS)
 
 
+_ROOT_BUCKET = 12  # first-level branches per character class at the root of the trie
+
+
 def _trie_pattern(names: list[str]) -> str:
-    """A regex equivalent to the alternation of ``names`` that branches on characters (longest first)."""
+    """A regex equivalent to the alternation of ``names`` that branches on characters (longest first).
+
+    Python's regex engine tries a group's branches one by one, and the root of a catalog's trie has
+    hundreds: they are cut into runs in their order, each behind the class of the characters its
+    branches can start with, so a position tries a dozen classes and one run instead of every branch."""
     trie: dict = {}
     for name in names:
         node = trie
@@ -86,25 +93,41 @@ def _trie_pattern(names: list[str]) -> str:
         # Greedy optional group: the longer name wins, the shorter one is the fallback.
         return f"(?:{body})?" if "" in node else body
 
-    return build(trie)
+    def first(ch: str, child: dict) -> set[str] | None:
+        """The characters a branch's match can start with; None when it can match nothing at all."""
+        if ch in _OPEN:
+            return set("(（")
+        if ch in _CLOSE:
+            return set(")）")
+        if ch != '"':
+            return {ch}
+        found = set(_QUOTES)  # an optional quote: what follows it may start the match too
+        if "" in child or not any(child):
+            return None
+        for next_ch, grandchild in child.items():
+            if next_ch:
+                starts = first(next_ch, grandchild)
+                if starts is None:
+                    return None
+                found |= starts
+        return found
+
+    def char_class(chars: set[str]) -> str:
+        return "[" + "".join(re.escape(c) for c in sorted(chars)) + "]"
+
+    branches = [(char_pattern(ch) + build(child), first(ch, child)) for ch, child in trie.items() if ch]
+    if not branches or "" in trie or any(starts is None for _, starts in branches):
+        return build(trie)  # a name that can match nothing: no class can stand for it
+    runs = [branches[i:i + _ROOT_BUCKET] for i in range(0, len(branches), _ROOT_BUCKET)]
+    every = set().union(*(starts for _, starts in branches))
+    return f"(?={char_class(every)})(?:" + "|".join(
+        f"(?={char_class(set().union(*(starts for _, starts in run)))})(?:{'|'.join(p for p, _ in run)})"
+        for run in runs) + ")"
 
 
 def _scattered_order(scored: tuple[float, int, int, IndicatorMention]) -> tuple[float, int, int]:
     cover, length, gap, _ = scored
     return -cover, -length, gap
-
-
-def _first_chars(names: set[str]) -> str:
-    """A class of the characters that a match of _trie_pattern(names) can start with."""
-    first: set[str] = set()
-    for name in names:
-        for ch in name:
-            if ch == '"':
-                first.update(_QUOTES)  # an optional quote: the next character may start the match too
-                continue
-            first.update("(（" if ch in _OPEN else ")）" if ch in _CLOSE else ch)
-            break
-    return "[" + "".join(re.escape(ch) for ch in sorted(first)) + "]"
 
 
 def _lcs_positions(text: str, name: str) -> list[int]:
@@ -176,9 +199,7 @@ class IndicatorMatcher:
         self._lookup = lookup
         # Quotes may or may not appear in the text: the pattern makes them optional.
         pattern = _trie_pattern(sorted(searchable))
-        # The class of every character a name can start with comes first: the regex engine tries the trie's
-        # first-level branches one by one, and most positions start none of them.
-        self._regex = re.compile(f"(?={_first_chars(searchable)})(?=({pattern}))")
+        self._regex = re.compile(f"(?=({pattern}))")
         # Character index for fuzzy matching: which names contain each character.
         self._fuzzy_names = [n for n in lookup if len(n) >= _FUZZY_MIN_NAME]
         # Each name's distinct characters as bits (one bit per character of the catalog's names): how many
