@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import polars as pl
@@ -21,6 +21,14 @@ class ExtractionContext:
     year: int | None  # year of publication (a work report's year = its annual targets' year)
     catalog: pl.DataFrame  # the indicator catalog (pipelines.lib.reference.load_catalog)
     regions: pl.DataFrame | None = None  # region reference: repairs damaged area names in tables
+    _derived: dict = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def from_catalog(self, build: Callable[[pl.DataFrame], T]) -> T:
+        """``build(catalog)`` (a builder cached by content, like cached_matcher), asked once per document:
+        tables and prose share it, and the content check is not free."""
+        if build not in self._derived:
+            self._derived[build] = build(self.catalog)
+        return self._derived[build]
 
 
 _KEPT_PER_BUILDER = 4
@@ -33,7 +41,7 @@ def built_once(build: Callable[[pl.DataFrame], T], frame: pl.DataFrame) -> T:
     reading a document. Content, not identity, is the key (a copy of the frame finds the same result)."""
     entries = _BUILT.setdefault(build, [])
     for kept, value in entries:
-        if kept.schema == frame.schema and kept.equals(frame):
+        if kept.columns == frame.columns and kept.dtypes == frame.dtypes and kept.equals(frame):
             return value  # type: ignore[return-value]
     value = build(frame)
     entries.insert(0, (frame.clone(), value))  # a clone: changing the caller's frame later changes no key

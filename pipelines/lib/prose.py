@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 
 from pipelines.lib.attribution import Attributor, Segments, span_of
-from pipelines.lib.extract_context import ExtractionContext, built_once
+from pipelines.lib.extract_context import ExtractionContext
 from pipelines.lib.indicator_match import IndicatorMention, cached_matcher
 from pipelines.lib.numbers import (
     AVERAGE_GROWTH_WORDS,
@@ -74,9 +74,9 @@ class ProseExtractor:
 
     def __init__(self, ctx: ExtractionContext) -> None:
         self.ctx = ctx
-        known = built_once(Catalog.of, ctx.catalog)
+        known = ctx.from_catalog(Catalog.cached)
         self.catalog_unit, self.value_kind = known.unit, known.value_kind
-        self.matcher = cached_matcher(ctx.catalog)
+        self.matcher = ctx.from_catalog(cached_matcher)
         self.attributor = Attributor(self.matcher, self.catalog_unit)
 
     # --- per document ---------------------------------------------------------------------------

@@ -478,8 +478,8 @@ def table_runs(lines: list[str], original: list[str] | None = None) -> list[list
 class _Names:
     """Indicator keys of table cells (``match`` tolerates lost characters; ``exact`` does not)."""
 
-    def __init__(self, catalog: pl.DataFrame) -> None:
-        self._matcher = cached_matcher(catalog)
+    def __init__(self, matcher: IndicatorMatcher) -> None:
+        self._matcher = matcher
 
     def __call__(self, text: str | None) -> str | None:
         mention = self._matcher.match(text) if text else None
@@ -501,6 +501,11 @@ class Catalog:
         keys = catalog["indicator_key"].to_list()
         return cls(dict(zip(keys, catalog["unit"].fill_null("").to_list(), strict=True)),
                    dict(zip(keys, catalog["value_kind"].fill_null("").to_list(), strict=True)))
+
+    @staticmethod
+    def cached(catalog: pl.DataFrame) -> Catalog:
+        """Catalog.of, made once per catalog content."""
+        return built_once(Catalog.of, catalog)
 
     def value_type(self, key: str | None) -> str:
         return "cumulative" if self.value_kind.get(key or "") in ("cumulative", "count_new") else "level"
@@ -728,8 +733,8 @@ def table_fact_rows(lines: list[str], ctx: ExtractionContext, regions: pl.DataFr
                     original: list[str] | None = None) -> tuple[list[dict], set[int]]:
     """find_table_facts with the figures as dicts (FACT_SCHEMA keys), for callers that add rows of
     their own before making one frame."""
-    match = _Names(ctx.catalog)
-    catalog = built_once(Catalog.of, ctx.catalog)
+    match = _Names(ctx.from_catalog(cached_matcher))
+    catalog = ctx.from_catalog(Catalog.cached)
     regions = regions if regions is not None else getattr(ctx, "regions", None)
     rows: list[dict] = []
     occupied: set[int] = set()
