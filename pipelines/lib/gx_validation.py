@@ -209,6 +209,7 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
         outcome = checkpoint.run(batch_parameters={"dataframe": data},
                                  expectation_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
         del data
+        forget_batches(source)
         results.append(_suite_result(name, frame, next(iter(outcome.run_results.values())), run_id=run_id))
         del frame, outcome  # one table's frames at a time
     index = None
@@ -238,6 +239,15 @@ def _condition_columns(condition) -> set[str]:
     column = condition.get("column")
     named = {column["name"]} if isinstance(column, dict) and "name" in column else set()
     return named.union(*(_condition_columns(c) for c in condition.get("conditions", [])))
+
+
+def forget_batches(source) -> None:
+    """Let go of the frames a pandas data source keeps for every batch it validated: its execution engine
+    holds each one (batch and batch data caches) for as long as the context lives, so that one table's
+    frame would otherwise stay in memory through every later suite and the Data Docs build."""
+    batches = source.get_execution_engine().batch_manager
+    batches.reset_batch_cache()
+    batches.batch_data_cache.clear()
 
 
 def _columns(kwargs: dict) -> list[str]:
