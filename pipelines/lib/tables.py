@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 from collections import Counter
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cached_property, lru_cache
 
 import polars as pl
 
@@ -99,6 +99,7 @@ class Cell:
         return classify(self.text)
 
 
+@lru_cache(maxsize=1 << 16)  # cells repeat within and across documents (units, 属性, headers)
 def classify(text: str) -> str:
     """ATTR (属性 cell), SKIP (国家要求, --), NUM (a value cell), UNIT (a unit on its own) or TEXT."""
     squashed = _squash(text)
@@ -199,6 +200,7 @@ class Column:
     growth: bool = False  # 年均增长 column: values are average annual growth rates
 
 
+@lru_cache(maxsize=1 << 16)
 def _is_header_cell(text: str) -> bool:
     squashed = _squash(text)
     if _HEADER_WORD.match(squashed) or _AREA_HEADER.match(squashed):
