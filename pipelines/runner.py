@@ -12,8 +12,8 @@ from pipelines.lib.alerting import alert_summary
 from pipelines.lib.report import REPORT_PAGE, WORKBOOK_GLOB
 from pipelines.lib.warehouse import scalar
 
-# Under the multiprocess executor without DAGSTER_HOME: a throwaway instance whose "duckdb" pool
-# admits one step at a time, so parallel processes never open the warehouse together.
+# Without DAGSTER_HOME: a throwaway instance whose "duckdb" pool admits one step at a time, so that
+# under the multiprocess executor parallel processes never open the warehouse together.
 THROWAWAY_INSTANCE = {"concurrency": {"pools": {"granularity": "op", "default_limit": 1}}, "telemetry": {"enabled": False}}
 
 
@@ -27,28 +27,22 @@ def nightly_job():
 def run_once(run_tags: dict[str, str] | None = None):
     """Materialize every asset (the nightly job); returns the Dagster result.
 
-    In this process by default; with PLANWATCH_EXECUTOR=multiprocess, steps run in parallel processes."""
-    import dagster as dg
-
-    from pipelines.lib.fanout import fan_out
-
-    if fan_out().executor == "multiprocess":
-        return _run_multiprocess(run_tags or {})
-    # With DAGSTER_HOME set the run lands in that instance's history; else a throwaway one.
-    instance = dg.DagsterInstance.get() if os.environ.get("DAGSTER_HOME") else dg.DagsterInstance.ephemeral()
-    return nightly_job().execute_in_process(instance=instance, tags=run_tags or {}, raise_on_error=False)
-
-
-def _run_multiprocess(run_tags: dict[str, str]):
+    In this process by default; with PLANWATCH_EXECUTOR=multiprocess, steps run in parallel processes.
+    Either way through ``dg.execute_job``, as the daemon launches the nightly run: ``execute_in_process``
+    keeps every step's output in memory until the run ends (gigabytes at national size), on top of the
+    I/O manager's copy."""
     import dagster as dg
 
     job = dg.reconstructable(nightly_job)
+    tags = run_tags or {}
+    # With DAGSTER_HOME set the run lands in that instance's history; else a throwaway one.
     if os.environ.get("DAGSTER_HOME"):
-        return dg.execute_job(job, instance=dg.DagsterInstance.get(), tags=run_tags, raise_on_error=False)
+        with dg.execute_job(job, instance=dg.DagsterInstance.get(), tags=tags, raise_on_error=False) as result:
+            return result
     # Step outputs are pickled under the instance folder: a temporary one, gone after the run.
     with tempfile.TemporaryDirectory(prefix="planwatch-run-") as home:
         instance = dg.DagsterInstance.local_temp(home, overrides=THROWAWAY_INSTANCE)
-        with dg.execute_job(job, instance=instance, tags=run_tags, raise_on_error=False) as result:
+        with dg.execute_job(job, instance=instance, tags=tags, raise_on_error=False) as result:
             return result
 
 
