@@ -140,8 +140,11 @@ class Attributor:
             candidates.insert(position, (adjacent, mentions[adjacent]))
         item_text = text[i_start:i_end]
         # A longer name written whole around the figure (每个周期选评5名省特级教师) beats a shorter one inside it
-        # (with no candidate yet, nothing is inside it: no search).
-        for whole in (self.matcher.find_scattered(item_text, min_cover=1.0)[:1] if candidates else ()):
+        # (with no candidate yet, nothing is inside it: no search). Only the longest whole name counts, and
+        # only if it is longer than a candidate: names no longer than the shortest candidate are not sought.
+        shortest = min((len(m.name) for _, m in candidates if m is not None), default=0)
+        for whole in (self.matcher.find_scattered(item_text, min_cover=1.0, longer_than=shortest)[:1]
+                      if candidates else ()):
             whole = IndicatorMention(whole.start + i_start, whole.end + i_start, whole.key, whole.name)
             inside = [m for _, m in candidates if m is not None and whole.start <= m.start and m.end <= whole.end]
             if inside and len(whole.name) > max(len(m.name) for m in inside):

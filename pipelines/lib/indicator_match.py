@@ -210,6 +210,7 @@ class IndicatorMatcher:
                 self._char_bit.setdefault(ch, 1 << len(self._char_bit))
         self._fuzzy_masks = [sum(self._char_bit[ch] for ch in set(name)) for name in self._fuzzy_names]
         self._fuzzy_min_shared = [_MIN_COVER * len(set(name)) for name in self._fuzzy_names]
+        self._fuzzy_lengths = [len(name) for name in self._fuzzy_names]
         # Names by the character their head noun ends with (the last one, or the one before 时间/数量 …).
         self._by_head: dict[str, list[int]] = {}
         for i, name in enumerate(self._fuzzy_names):
@@ -282,20 +283,23 @@ class IndicatorMatcher:
                 key = best.key
         return IndicatorMention(0, len(raw), key, raw) if key else None
 
-    def find_scattered(self, text: str, *, min_cover: float = 0.75) -> list[IndicatorMention]:
+    def find_scattered(self, text: str, *, min_cover: float = 0.75, longer_than: int = 0) -> list[IndicatorMention]:
         """Names whose characters appear, in order and close together, in ``text``; best first.
 
         For wordings that split a name with a figure or a verb (培养 50 名企业经营管理人才,
         2030年实现经济圈内城市之间1小时通达). The name must end where its head noun ends in the text,
         unless the head is a word a unit says (时间, 数量). A mention's ``name`` is the catalog name it matched.
-        ``min_cover`` is the share of the name's characters that must be found (at least 0.75).
+        ``min_cover`` is the share of the name's characters that must be found (at least 0.75);
+        ``longer_than`` leaves out names of that many characters or fewer (the rest keep their order).
         """
         # Only whole names reach a cover of 1 (round(found / length, 2) == 1 takes every character of a
         # name under 200 characters), so that search skips every other name.
-        return [mention for cover, mention in self._scattered(text, min_cover >= 1.0) if cover >= min_cover]
+        return [mention for cover, mention in self._scattered(text, min_cover >= 1.0, longer_than)
+                if cover >= min_cover]
 
     @lru_cache(maxsize=8192)  # noqa: B019 - one matcher per catalog, kept for the process
-    def _scattered(self, text: str, whole_only: bool) -> tuple[tuple[float, IndicatorMention], ...]:
+    def _scattered(self, text: str, whole_only: bool,
+                   longer_than: int) -> tuple[tuple[float, IndicatorMention], ...]:
         if len(text) < _FUZZY_MIN_NAME:
             return ()
         chars = set(text)
@@ -305,16 +309,17 @@ class IndicatorMatcher:
         if whole_only:
             # A whole name has all its characters in the text: the names filed under its rarest character
             # are few. Their order is the search below's unless two tie (then that search decides).
-            masks = self._fuzzy_masks
+            masks, lengths = self._fuzzy_masks, self._fuzzy_lengths
             scored = [score for i in {i for ch in chars for i in self._by_rarest.get(ch, ())}
-                      if masks[i] & in_text == masks[i] and (score := self._scored(text, i, True)) is not None]
+                      if lengths[i] > longer_than and masks[i] & in_text == masks[i]
+                      and (score := self._scored(text, i, True)) is not None]
             scored.sort(key=_scattered_order)
             if all(_scattered_order(a) != _scattered_order(b) for a, b in pairwise(scored)):
                 return tuple((cover, mention) for cover, _, _, mention in scored)
         # A name can only match if its head character is in the text: a few names per character.
         candidates = {i for ch in chars for i in self._by_head.get(ch, ())}
-        masks, min_shared = self._fuzzy_masks, self._fuzzy_min_shared
-        shared = ((i, masks[i] & in_text) for i in candidates)
+        masks, min_shared, lengths = self._fuzzy_masks, self._fuzzy_min_shared, self._fuzzy_lengths
+        shared = ((i, masks[i] & in_text) for i in candidates if lengths[i] > longer_than)
         scored = [score for i, common in shared
                   if (common == masks[i] if whole_only else common.bit_count() >= min_shared[i])
                   and (score := self._scored(text, i, whole_only)) is not None]
