@@ -310,20 +310,21 @@ class IndicatorMatcher:
             # A whole name has all its characters in the text: the names filed under its rarest character
             # are few. Their order is the search below's unless two tie (then that search decides).
             masks, lengths = self._fuzzy_masks, self._fuzzy_lengths
-            scored = [score for i in {i for ch in chars for i in self._by_rarest.get(ch, ())}
+            scored = [score for i in sorted({i for ch in chars for i in self._by_rarest.get(ch, ())})
                       if lengths[i] > longer_than and masks[i] & in_text == masks[i]
                       and (score := self._scored(text, i, True)) is not None]
             scored.sort(key=_scattered_order)
             if all(_scattered_order(a) != _scattered_order(b) for a, b in pairwise(scored)):
                 return tuple((cover, mention) for cover, _, _, mention in scored)
         # A name can only match if its head character is in the text: a few names per character.
-        candidates = {i for ch in chars for i in self._by_head.get(ch, ())}
+        candidates = sorted({i for ch in chars for i in self._by_head.get(ch, ())})
         masks, min_shared, lengths = self._fuzzy_masks, self._fuzzy_min_shared, self._fuzzy_lengths
         shared = ((i, masks[i] & in_text) for i in candidates if lengths[i] > longer_than)
         scored = [score for i, common in shared
                   if (common == masks[i] if whole_only else common.bit_count() >= min_shared[i])
                   and (score := self._scored(text, i, whole_only)) is not None]
-        # Most of the name first, then the longer name, then the tighter fit (ties: in the set's order).
+        # Most of the name first, then the longer name, then the tighter fit (ties: in catalog order, so that
+        # the result does not depend on the hash seed of the process).
         scored.sort(key=_scattered_order)
         return tuple((cover, mention) for cover, _, _, mention in scored)
 
@@ -360,7 +361,7 @@ class IndicatorMatcher:
         for ch in set(cell):
             hits.update(self._by_char.get(ch, ()))
         best: tuple[float, int, str] | None = None
-        for idx, shared in hits.items():
+        for idx, shared in sorted(hits.items()):  # catalog order on ties, whatever the hash seed
             name = self._fuzzy_names[idx]
             if shared < 0.6 * len(set(cell)):
                 continue
