@@ -6,7 +6,8 @@ The executor is chosen by the environment, so the same code location runs in one
 processes — or, with dagster-celery / dagster-k8s, over machines (benchmarks/README.md).
 
 - PLANWATCH_EXECUTOR: ``in_process`` (default) or ``multiprocess``.
-- PLANWATCH_MAX_CONCURRENT: processes at a time under ``multiprocess`` (default: the CPU count).
+- PLANWATCH_MAX_CONCURRENT: processes at a time under ``multiprocess`` (default: the CPU count); also the
+  worker processes the report draws region files with (lib/report.py), under either executor.
 - PLANWATCH_EXTRACT_CHUNKS: how many chunks the documents are cut into (default: twice the
   processes, so a slow chunk does not leave a worker idle for long).
 """
