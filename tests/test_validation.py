@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import csv
 import email
+import gc
 import json
 import re
 import shutil
 import subprocess
+import weakref
 from datetime import datetime
 from email import policy
 from pathlib import Path
@@ -20,7 +22,14 @@ import polars as pl
 import pytest
 
 from pipelines.config import EXPECTATIONS_DIR, SQL_DIR, Paths
-from pipelines.lib.gx_validation import load_suite, suite_names, validate_warehouse
+from pipelines.lib import gx_validation
+from pipelines.lib.gx_validation import (
+    load_suite,
+    pandas_frame,
+    suite_columns,
+    suite_names,
+    validate_warehouse,
+)
 from pipelines.lib.loading import load_observations
 from pipelines.lib.observations import OBSERVATION_SCHEMA
 from pipelines.lib.reference import load_catalog, load_regions
@@ -371,6 +380,43 @@ def test_alert_rows_are_judged_once_by_the_run_after_the_one_that_wrote_them(sma
         issues = con.execute("SELECT run_id, check_name, target_id FROM validation_issue "
                              "WHERE table_name = 'alert'").fetchall()
     assert issues == [("run-2", "alert.alert_type_known", "t1")]
+
+
+def test_each_suite_sees_the_columns_it_reads_with_the_values_of_the_whole_frame():
+    """GX gets a narrow pandas frame per suite (it copies its frame for every row condition and metric):
+    every column an expectation or its row condition reads, nothing else, the same values and dtypes."""
+    frame_columns = ["region_code", "indicator_key", "year", "value", "unit", "value_type", "source", "source_file",
+                     "location", "is_chosen", "run_id", "value_kind", "previous_value", "yoy_ratio", "_source_file"]
+    assert suite_columns(load_suite("observation"), frame_columns) == [
+        "region_code", "indicator_key", "year", "value", "unit", "value_type", "source", "is_chosen", "value_kind",
+        "yoy_ratio"]  # unit, value_kind, is_chosen: read by row conditions only
+    assert suite_columns({"expectations": [{"type": "expect_table_row_count_to_be_between", "kwargs": {}}]},
+                         frame_columns) == frame_columns  # a table-wide expectation sees the whole row
+
+    frame = pl.DataFrame({"region_code": ["320582", None, "320582"], "value": [1.5, None, 3.0],
+                          "year": [2020, 2021, None], "is_chosen": [True, None, False]})
+    converted, reference = pandas_frame(frame), frame.to_pandas()
+    assert converted.dtypes.to_dict() == reference.dtypes.to_dict() and converted.equals(reference)
+    assert converted["region_code"].tolist() == ["320582", None, "320582"]
+
+
+def test_no_suite_frame_outlives_its_validation(small_warehouse, monkeypatch):
+    """GX's pandas data source keeps every batch it validated while the context lives: each suite's
+    frame is let go before the next one is read, so the tables never sit in memory together."""
+    wh, _ = small_warehouse
+    handed = []
+
+    def tracked(frame: pl.DataFrame):
+        data = pandas_frame(frame)
+        handed.append(weakref.ref(data))
+        return data
+
+    monkeypatch.setattr(gx_validation, "pandas_frame", tracked)
+    with wh.connect() as con:
+        outcome = validate_warehouse(con, run_id="run-1", docs_dir=None, found_at=datetime(2026, 1, 1))
+    gc.collect()
+    assert len(handed) == len(outcome.suites) == len(suite_names())
+    assert [ref() for ref in handed] == [None] * len(handed)
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium to open the page")

@@ -43,6 +43,8 @@ from datetime import datetime
 from pathlib import Path
 
 import duckdb
+import numpy as np
+import pandas as pd
 import polars as pl
 
 from pipelines.config import EXPECTATIONS_DIR
@@ -70,7 +72,9 @@ FRAMES = {
         SELECT t.*, i.value_kind, d.file AS _source_file, 'line ' || t.line AS _location
         FROM target t LEFT JOIN indicator i USING (indicator_key) LEFT JOIN document d USING (doc_id)""",
     "observation": """
-        WITH o AS (SELECT o.*, i.value_kind FROM observation o LEFT JOIN indicator i USING (indicator_key)),
+        -- not materialized: each use reads only the columns it needs (materialized, all of them twice)
+        WITH o AS NOT MATERIALIZED (
+            SELECT o.*, i.value_kind FROM observation o LEFT JOIN indicator i USING (indicator_key)),
         judged AS (
             SELECT region_code, indicator_key, value_type, year, value FROM o
             WHERE is_chosen AND value_type = 'level' AND list_contains($yoy_kinds, value_kind))
@@ -202,10 +206,10 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
         validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
         checkpoint = context.checkpoints.add(gx.Checkpoint(
             name=name, validation_definitions=[validation], result_format={"result_format": "COMPLETE"}))
-        # GX copies its frame for every row condition and metric: hand it only the columns the suite reads
-        # (object strings in pandas weigh several times their polars size); the whole row stays in
-        # ``frame`` for the failing rows' raw. Same rows in the same order, so GX's row indexes point into it.
-        data = frame.select(suite_columns(spec, frame.columns)).to_pandas()
+        # GX copies its frame for every row condition and metric: hand it only the columns the suite reads;
+        # the whole row stays in ``frame`` for the failing rows' raw. Same rows in the same order, so GX's
+        # row indexes point into it.
+        data = pandas_frame(frame.select(suite_columns(spec, frame.columns)))
         outcome = checkpoint.run(batch_parameters={"dataframe": data},
                                  expectation_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
         del data
@@ -239,6 +243,20 @@ def _condition_columns(condition) -> set[str]:
     column = condition.get("column")
     named = {column["name"]} if isinstance(column, dict) and "name" in column else set()
     return named.union(*(_condition_columns(c) for c in condition.get("conditions", [])))
+
+
+def pandas_frame(frame: pl.DataFrame) -> pd.DataFrame:
+    """``frame.to_pandas()`` with each distinct string one Python object: the same values and dtypes
+    (object, None for null), without a string object per row (a few values repeat over a million rows)."""
+    columns = {}
+    for name, series in frame.to_dict().items():
+        if series.dtype == pl.String:
+            distinct = series.unique(maintain_order=True).drop_nulls()
+            codes = series.cast(pl.Enum(distinct)).to_physical().fill_null(distinct.len()).to_numpy()
+            columns[name] = np.array([*distinct.to_list(), None], dtype=object)[codes]
+        else:
+            columns[name] = series.to_pandas()
+    return pd.DataFrame(columns, index=pd.RangeIndex(frame.height))
 
 
 def forget_batches(source) -> None:
