@@ -325,6 +325,23 @@ def test_suites_sort_broken_from_implausible_and_build_data_docs(small_warehouse
     assert "yoy_ratio" in outcome.pages["observation"].read_text(encoding="utf-8")
 
 
+def test_an_assessment_of_a_target_not_in_the_target_table_is_caught(small_warehouse):
+    wh, docs_dir = small_warehouse
+    with wh.connect() as con:
+        con.execute("""INSERT INTO target (target_id, region_code, indicator_key, kind)
+                       VALUES ('t-known', '320582', 'pm25_concentration', 'target')""")
+        con.execute("""INSERT INTO assessment (run_id, target_id, region_code, indicator_key, status)
+                       VALUES ('run-1', 't-known', '320582', 'pm25_concentration', 'achieved'),
+                              ('run-1', 't-gone', '320582', 'pm25_concentration', 'achieved')""")
+        outcome = validate_warehouse(con, run_id="run-1", docs_dir=docs_dir, found_at=datetime(2026, 1, 1))
+        refused = con.execute("SELECT location, stage FROM rejected_row WHERE source_file = 'assessment'").fetchall()
+    assessment = {s.table: s for s in outcome.suites}["assessment"]
+    failed = set(assessment.expectations.filter(~pl.col("success"))["check"])
+    assert "assessment.target_known" in failed  # (the bare rows lack a rule, too)
+    assert [r for r in refused if r[1] == "validate:assessment.target_known"] == [
+        ("target t-gone", "validate:assessment.target_known")]
+
+
 def test_a_broken_row_is_reported_by_the_run_that_wrote_it_and_not_again(tmp_path):
     """Two runs through the real loader: run 1 loads a broken and an implausible figure, run 2's input
     no longer has them. Run 1 reports them; run 2 (the rows still in the history) reports nothing."""

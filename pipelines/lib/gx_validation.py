@@ -84,8 +84,11 @@ FRAMES = {
           ON o.is_chosen AND o.value_type = 'level' AND p.region_code = o.region_code
          AND p.indicator_key = o.indicator_key AND p.value_type = o.value_type AND p.year = o.year - 1
         WHERE o.run_id = $run_id OR o.is_chosen""",
-    "assessment": "SELECT *, 'assessment' AS _source_file, 'target ' || target_id AS _location FROM assessment "
-                  "WHERE run_id = $run_id",
+    "assessment": """
+        SELECT a.*, t._target_in_table, 'assessment' AS _source_file, 'target ' || a.target_id AS _location
+        FROM assessment a LEFT JOIN (SELECT target_id AS _target_in_table FROM target) t
+          ON t._target_in_table = a.target_id
+        WHERE a.run_id = $run_id""",
     "alert": """
         WITH previous_run AS (  -- v_latest_run's order, this run left out
             SELECT run_id FROM assessment WHERE run_id <> $run_id
@@ -149,7 +152,6 @@ def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
         "region_codes": keys("SELECT region_code FROM region WHERE region_code IS NOT NULL"),
         "indicator_keys": keys("SELECT indicator_key FROM indicator WHERE indicator_key IS NOT NULL"),
         "doc_ids": keys("SELECT doc_id FROM document WHERE doc_id IS NOT NULL"),
-        "target_ids": keys("SELECT target_id FROM target WHERE target_id IS NOT NULL"),
         "region_levels": list(schemas.REGION_LEVELS), "directions": list(schemas.DIRECTIONS),
         "value_kinds": list(schemas.VALUE_KINDS), "doc_types": list(DOC_TYPES), "periods": list(PERIODS),
         "fact_kinds": list(schemas.FACT_KINDS), "value_types": list(schemas.VALUE_TYPES),
