@@ -34,6 +34,10 @@ def run_once(run_tags: dict[str, str] | None = None):
     import dagster as dg
 
     job = dg.reconstructable(nightly_job)
+    # Settings are read from the environment when the definitions load (resources.py); Dagster keeps the
+    # last reconstructed job per process, which would carry an earlier call's settings into this run.
+    type(job).get_definition.cache_clear()
+    type(job).get_repository_definition.cache_clear()
     tags = run_tags or {}
     # With DAGSTER_HOME set the run lands in that instance's history; else a throwaway one.
     if os.environ.get("DAGSTER_HOME"):
