@@ -33,6 +33,8 @@ def run_once(run_tags: dict[str, str] | None = None):
     I/O manager's copy."""
     import dagster as dg
 
+    from pipelines.lib.fanout import fan_out
+
     job = dg.reconstructable(nightly_job)
     # Settings are read from the environment when the definitions load (resources.py); Dagster keeps the
     # last reconstructed job per process, which would carry an earlier call's settings into this run.
@@ -43,7 +45,10 @@ def run_once(run_tags: dict[str, str] | None = None):
     if os.environ.get("DAGSTER_HOME"):
         with dg.execute_job(job, instance=dg.DagsterInstance.get(), tags=tags, raise_on_error=False) as result:
             return result
-    # Step outputs are pickled under the instance folder: a temporary one, gone after the run.
+    if fan_out().executor == "in_process":  # an in-memory instance: nothing to set up (its pickles: a temp folder)
+        with dg.execute_job(job, instance=dg.DagsterInstance.ephemeral(), tags=tags, raise_on_error=False) as result:
+            return result
+    # Step processes need an instance on disk; step outputs are pickled under its folder, gone after the run.
     with tempfile.TemporaryDirectory(prefix="planwatch-run-") as home:
         instance = dg.DagsterInstance.local_temp(home, overrides=THROWAWAY_INSTANCE)
         with dg.execute_job(job, instance=instance, tags=tags, raise_on_error=False) as result:
