@@ -11,22 +11,18 @@ multiprocess executor, or several machines sharing the folder) never see half a 
 
 from __future__ import annotations
 
-import ast
 import hashlib
-import os
-import shutil
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
 from pipelines.lib.extraction import FACT_SCHEMA, extract_facts
+from pipelines.lib.parquet_cache import ParquetCache, code_digest, module_closure
+from pipelines.lib.parquet_cache import cache_dir as _named_cache_dir
 
 CACHE_FORMAT = "1"  # bump when the cache layout itself changes
 ENTRY_POINT = "pipelines.lib.extraction"
-LIB_PACKAGE = "pipelines.lib"
-LIB_DIR = Path(__file__).resolve().parent
 IDENTITY_COLUMNS = ("doc_id", "file", "region_name", "doc_type", "period_start", "period_end", "year")
 FACTS_WITH_DOC_ID = {**FACT_SCHEMA, "doc_id": pl.String}
 CACHED_SCHEMA = {**FACT_SCHEMA, "_source": pl.String}
@@ -38,48 +34,18 @@ CACHE_DIR_ENV = "PLANWATCH_FACTS_CACHE_DIR"
 def cache_dir(warehouse_dir: Path) -> Path:
     """PLANWATCH_FACTS_CACHE_DIR when set (e.g. a shared folder for workers on several machines),
     else <warehouse_dir>/cache/facts."""
-    configured = os.environ.get(CACHE_DIR_ENV)
-    return Path(configured).resolve() if configured else Path(warehouse_dir) / "cache" / "facts"
-
-
-def _lib_imports(module: str) -> set[str]:
-    """The pipelines.lib modules that ``module`` imports directly (absolute or relative imports)."""
-    path = LIB_DIR / f"{module.rsplit('.', 1)[-1]}.py"
-    if not path.exists():
-        return set()
-    found = set()
-    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-        if isinstance(node, ast.ImportFrom):
-            base = node.module or ""
-            if node.level:  # from .x import y / from . import x
-                base = f"{LIB_PACKAGE}.{base}" if base else LIB_PACKAGE
-            if base == LIB_PACKAGE:
-                found |= {f"{LIB_PACKAGE}.{alias.name}" for alias in node.names}
-            elif base.startswith(f"{LIB_PACKAGE}."):
-                found.add(base)
-        elif isinstance(node, ast.Import):
-            found |= {a.name for a in node.names if a.name.startswith(f"{LIB_PACKAGE}.")}
-    return {m for m in found if (LIB_DIR / f"{m.rsplit('.', 1)[-1]}.py").exists()}
+    return _named_cache_dir(warehouse_dir, "facts")
 
 
 def extraction_modules() -> list[str]:
     """pipelines.lib.extraction and every pipelines.lib module it reaches by imports."""
-    seen, todo = set(), [ENTRY_POINT]
-    while todo:
-        module = todo.pop()
-        if module not in seen:
-            seen.add(module)
-            todo.extend(_lib_imports(module) - seen)
-    return sorted(seen)
+    return module_closure(ENTRY_POINT)
 
 
 def extractor_version(catalog: pl.DataFrame, regions: pl.DataFrame | None = None) -> str:
     """Hash of the extraction code (the import closure of pipelines.lib.extraction), the catalog,
     the region reference (tables repair area names from it) and polars."""
-    digest = hashlib.sha256(f"{CACHE_FORMAT}|polars {pl.__version__}".encode())
-    for module in extraction_modules():
-        digest.update(module.encode())
-        digest.update((LIB_DIR / f"{module.rsplit('.', 1)[-1]}.py").read_bytes())
+    digest = code_digest(ENTRY_POINT, CACHE_FORMAT)
     digest.update(catalog.write_csv().encode())
     if regions is not None:
         digest.update(regions.write_csv().encode())
@@ -92,46 +58,14 @@ def document_key(doc: dict) -> str:
     return hashlib.sha256(identity.encode()).hexdigest()[:24]
 
 
-@dataclass
-class FactsCache:
+class FactsCache(ParquetCache):
     """Per-document facts under ``root/<extractor version>/<document key>.parquet``."""
-
-    root: Path
-    version: str
-    folder: Path = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.folder = Path(self.root) / self.version
-
-    def path(self, key: str) -> Path:
-        return self.folder / f"{key}.parquet"
-
-    def store(self, key: str, facts: pl.DataFrame) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        partial = self.folder / f".{key}.{uuid.uuid4().hex}.tmp"
-        facts.write_parquet(partial)
-        os.replace(partial, self.path(key))
 
     def load(self, keys: list[str]) -> pl.DataFrame:
         """The cached facts of ``keys``, each row tagged with its file in ``_source``."""
         if not keys:
             return pl.DataFrame(schema=CACHED_SCHEMA)
         return pl.read_parquet([self.path(k) for k in keys], schema=FACT_SCHEMA, include_file_paths="_source")
-
-    def prune(self, live_keys: set[str]) -> int:
-        """Drop other extractor versions and documents no longer present; returns the files removed."""
-        removed = 0
-        if Path(self.root).exists():
-            for other in Path(self.root).iterdir():
-                if other != self.folder and other.is_dir():
-                    removed += sum(1 for _ in other.glob("*.parquet"))
-                    shutil.rmtree(other, ignore_errors=True)
-        if self.folder.exists():
-            for entry in self.folder.iterdir():
-                if entry.suffix != ".parquet" or entry.stem not in live_keys:
-                    entry.unlink(missing_ok=True)
-                    removed += 1
-        return removed
 
 
 @dataclass(frozen=True)

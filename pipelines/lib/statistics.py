@@ -34,6 +34,7 @@ column or a cell that is not read, a formula without a value. A bad file or shee
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import zipfile
 from collections.abc import Iterator
@@ -49,6 +50,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
+from pipelines.lib.parquet_cache import ParquetCache, code_digest
 from pipelines.lib.raw_files import input_files
 from pipelines.lib.reading import UnreadableDocument, decode_bytes
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult, empty_rejected, rejected_frame
@@ -96,6 +98,7 @@ _UNIT_BRACKET = r"^(.*?)\(([^()]*)\)$"  # 数值(亿元) -> 数值, 亿元 (afte
 _PERCENT_FORMAT = r'"[^"]*"|\\.'
 HEADER_SCAN_ROWS = 20
 _NOT_A_SHEET_TITLE = ("sheet1", "sheet", "工作表1")
+READER_CACHE_FORMAT = "1"  # bump when the cached layout (rows + rejected parts per file) changes
 _UNCACHED_FORMULA = "formula without a cached value: open and save the workbook in Excel"
 
 
@@ -109,9 +112,36 @@ class _Sheet(NamedTuple):
     unread: pl.DataFrame  # cells lost on reading (REJECTED_SCHEMA)
 
 
+class StatisticsReads(NamedTuple):
+    keys: list[str]  # cache key of every file read or reused, in file order
+    read: int  # files parsed on this call
+    reused: int  # files whose rows and rejected rows came from the cache
+
+
+def reader_version() -> str:
+    """Hash of the reading code (the import closure of this module), polars and openpyxl: a change to any
+    of them starts a fresh statistics cache."""
+    return code_digest(__name__, f"{READER_CACHE_FORMAT}|openpyxl {openpyxl.__version__}").hexdigest()[:16]
+
+
+def file_key(path: Path, name: str) -> str:
+    """Cache key of one input file: its relative name (the rows carry it) and the sha256 of its bytes."""
+    digest = hashlib.sha256(name.encode())
+    digest.update(b"\0")
+    digest.update(path.read_bytes())
+    return digest.hexdigest()[:32]
+
+
 def read_statistics(statistics_dir: Path) -> StageResult:
     """Every csv/xlsx under ``statistics_dir`` as raw long rows (RAW_STAT_SCHEMA), in file order."""
+    return read_statistics_files(statistics_dir)[0]
+
+
+def read_statistics_files(statistics_dir: Path, cache: ParquetCache | None = None) -> tuple[StageResult, StatisticsReads]:
+    """``read_statistics``, with a cache: a file whose name and bytes were read before (under the same
+    reader version) gives back its stored rows and rejected rows instead of being parsed again."""
     rows, rejected = [pl.DataFrame(schema=RAW_STAT_SCHEMA)], [empty_rejected()]
+    keys, read, reused = [], 0, 0
     for path in input_files(statistics_dir):
         name = path.relative_to(statistics_dir).as_posix()
         if path.suffix.lower() not in STATISTICS_SUFFIXES:
@@ -119,18 +149,40 @@ def read_statistics(statistics_dir: Path) -> StageResult:
                                               "skipped; save it as .csv or .xlsx to have it read"))
             continue
         try:
-            sheets = (_read_xlsx(path, name) if path.suffix.lower() in (".xlsx", ".xlsm")
-                      else [_Sheet(None, _read_csv(path), empty_rejected())])
-        except UnreadableStatistics as exc:
-            rejected.append(_whole_file(name, str(exc)))
-            continue
-        for sheet in sheets:
-            named = bool(sheet.name) and sheet.name.strip().lower() not in _NOT_A_SHEET_TITLE
-            result = parse_sheet(sheet.grid, source_file=name, sheet=sheet.name,
-                                 context_region=sheet.name if named else path.stem,
-                                 context_from="sheet name" if named else "file name")
-            rows.append(result.rows)
-            rejected.extend([sheet.unread, result.rejected])
+            key = file_key(path, name) if cache is not None else None
+        except OSError:  # unreadable bytes: parsed (and reported) without the cache
+            key = None
+        if key is not None and cache.path(key, "rejected").exists():  # the part stored last
+            result = StageResult(pl.read_parquet(cache.path(key, "rows")), pl.read_parquet(cache.path(key, "rejected")))
+            reused += 1
+        else:
+            result = _read_file(path, name)
+            read += 1
+            if key is not None:
+                cache.store(key, result.rows, "rows")
+                cache.store(key, result.rejected, "rejected")
+        if key is not None:
+            keys.append(key)
+        rows.append(result.rows)
+        rejected.append(result.rejected)
+    return StageResult(pl.concat(rows), pl.concat(rejected)), StatisticsReads(keys, read, reused)
+
+
+def _read_file(path: Path, name: str) -> StageResult:
+    """One csv or xlsx file's raw long rows and rejected rows (a whole-file rejection when unreadable)."""
+    rows, rejected = [pl.DataFrame(schema=RAW_STAT_SCHEMA)], [empty_rejected()]
+    try:
+        sheets = (_read_xlsx(path, name) if path.suffix.lower() in (".xlsx", ".xlsm")
+                  else [_Sheet(None, _read_csv(path), empty_rejected())])
+    except UnreadableStatistics as exc:
+        return StageResult(rows[0], _whole_file(name, str(exc)))
+    for sheet in sheets:
+        named = bool(sheet.name) and sheet.name.strip().lower() not in _NOT_A_SHEET_TITLE
+        result = parse_sheet(sheet.grid, source_file=name, sheet=sheet.name,
+                             context_region=sheet.name if named else path.stem,
+                             context_from="sheet name" if named else "file name")
+        rows.append(result.rows)
+        rejected.extend([sheet.unread, result.rejected])
     return StageResult(pl.concat(rows), pl.concat(rejected))
 
 
