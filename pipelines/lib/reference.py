@@ -193,17 +193,24 @@ def resolve(frame: pl.DataFrame, text: str | pl.Expr, lookup: pl.DataFrame, *, a
     ``text`` did not resolve ("'鼓楼区' is ambiguous: 320106 (南京市鼓楼区), 350102 (福州市鼓楼区); …")."""
     text = pl.col(text) if isinstance(text, str) else text
     key = next(c for c in lookup.columns if c not in ("match", "ambiguity"))
-    resolved = (
-        frame.with_columns(match_key(text).alias("_match"))
+    # Each distinct text is normalized and looked up once (a statistics file repeats a few hundred
+    # names over a million rows), then joined back on the text itself.
+    names = (
+        frame.select(text.alias("_text")).unique()
+        .with_columns(match_key(pl.col("_text")).alias("_match"))
         .join(lookup.rename({key: "_key", "ambiguity": "_ambiguity"}), left_on="_match", right_on="match",
-              how="left", maintain_order="left")
+              how="left")
+    )
+    resolved = (
+        frame.with_columns(text.alias("_text"))
+        .join(names, on="_text", how="left", maintain_order="left", nulls_equal=True)
         .with_columns(pl.col("_key").alias(alias))
     )
     if ambiguity is not None:
         resolved = resolved.with_columns(
             pl.when(pl.col("_ambiguity").is_not_null())
             .then(pl.format("'{}'{}", text.str.strip_chars(), pl.col("_ambiguity"))).alias(ambiguity))
-    return resolved.drop("_match", "_key", "_ambiguity")
+    return resolved.drop("_text", "_match", "_key", "_ambiguity")
 
 
 def resolve_region(frame: pl.DataFrame, text: str | pl.Expr, regions: pl.DataFrame, *,
