@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+from contextlib import contextmanager
 
 import duckdb
 
@@ -33,26 +34,32 @@ def run_once(run_tags: dict[str, str] | None = None):
     I/O manager's copy."""
     import dagster as dg
 
-    from pipelines.lib.fanout import fan_out
-
     job = dg.reconstructable(nightly_job)
     # Settings are read from the environment when the definitions load (resources.py); Dagster keeps the
     # last reconstructed job per process, which would carry an earlier call's settings into this run.
     type(job).get_definition.cache_clear()
     type(job).get_repository_definition.cache_clear()
-    tags = run_tags or {}
-    # With DAGSTER_HOME set the run lands in that instance's history; else a throwaway one.
+    with _run_instance() as instance, dg.execute_job(job, instance=instance, tags=run_tags or {},
+                                                     raise_on_error=False) as result:
+        return result
+
+
+@contextmanager
+def _run_instance():
+    """The instance a run goes to: DAGSTER_HOME's when set (the run lands in its history); else an
+    in-memory one in process (its pickles: a temp folder); else, as step processes need an instance on
+    disk, a temporary folder gone after the run."""
+    import dagster as dg
+
+    from pipelines.lib.fanout import fan_out
+
     if os.environ.get("DAGSTER_HOME"):
-        with dg.execute_job(job, instance=dg.DagsterInstance.get(), tags=tags, raise_on_error=False) as result:
-            return result
-    if fan_out().executor == "in_process":  # an in-memory instance: nothing to set up (its pickles: a temp folder)
-        with dg.execute_job(job, instance=dg.DagsterInstance.ephemeral(), tags=tags, raise_on_error=False) as result:
-            return result
-    # Step processes need an instance on disk; step outputs are pickled under its folder, gone after the run.
-    with tempfile.TemporaryDirectory(prefix="planwatch-run-") as home:
-        instance = dg.DagsterInstance.local_temp(home, overrides=THROWAWAY_INSTANCE)
-        with dg.execute_job(job, instance=instance, tags=tags, raise_on_error=False) as result:
-            return result
+        yield dg.DagsterInstance.get()
+    elif fan_out().executor == "in_process":
+        yield dg.DagsterInstance.ephemeral()
+    else:
+        with tempfile.TemporaryDirectory(prefix="planwatch-run-") as home:
+            yield dg.DagsterInstance.local_temp(home, overrides=THROWAWAY_INSTANCE)
 
 
 def summarize(paths: Paths, run_id: str) -> str:
