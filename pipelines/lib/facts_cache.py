@@ -101,9 +101,15 @@ def extract_documents(
         fresh_keys.append(key)
     # Each document's key on its rows, added once for all (per document it costs more than the extraction
     # of a short document).
-    extracted = (pl.concat(fresh) if fresh else pl.DataFrame(schema=FACT_SCHEMA)).cast(FACT_SCHEMA).with_columns(
-        pl.Series("_key", [key for key, facts in zip(fresh_keys, fresh, strict=True) for _ in range(facts.height)],
-                  dtype=pl.String))
+    row_keys = (
+        pl.DataFrame({"_key": fresh_keys, "_rows": [facts.height for facts in fresh]},
+                     schema={"_key": pl.String, "_rows": pl.UInt32})
+        .filter(pl.col("_rows") > 0)
+        .select(pl.col("_key").repeat_by("_rows").explode())
+    )
+    extracted = pl.concat(
+        [pl.concat(fresh) if fresh else pl.DataFrame(schema=FACT_SCHEMA), row_keys], how="horizontal"
+    ).cast(FACT_SCHEMA)
     cached = (cache.load(reused) if cache is not None else pl.DataFrame(schema=CACHED_SCHEMA)).with_columns(pl.col("_source").str.extract(r"([0-9a-f]+)\.parquet$").alias("_key"))
     # Back in document order (as a run without a cache gives it); within a document, the extractor's order.
     order = pl.DataFrame({"_key": keys, "doc_id": documents["doc_id"]}).with_row_index("_doc_order")
