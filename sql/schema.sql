@@ -37,6 +37,7 @@ CREATE TABLE IF NOT EXISTS document (
     encoding     VARCHAR,
     format       VARCHAR,
     n_lines      INTEGER,
+    size_bytes   BIGINT,                -- the file's size
     loaded_at    TIMESTAMP
 );
 

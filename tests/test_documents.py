@@ -144,3 +144,44 @@ def test_a_run_over_an_excel_manifest_and_broken_reference_rows(planwatch_env):
         ("regions.csv", f"row {n + 3}", "validate:name_zh:not_nullable"),
         ("regions.csv", f"row {n + 4}", "reference"),
     ])
+
+
+def test_the_document_index_skips_unchanged_files_and_reads_changed_ones(tmp_path):
+    """A second run reads only what changed (size, mtime, inode); every other field comes out the same."""
+    from pipelines.lib.documents import DocumentIndex, reread_text
+
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    for name, region in [("a.txt", "张家港市"), ("b.txt", "南京市鼓楼区"), ("c.txt", "张家港市")]:
+        (plans / name).write_text(PLAN_TEXT.format(region), encoding="utf-8")
+    manifest = plans / "manifest.csv"
+    manifest.write_text("file,region,doc_type,period,year\na.txt,张家港市,five_year_plan,十四五,2021\n"
+                        "b.txt,南京市鼓楼区,five_year_plan,十四五,2021\n", encoding="utf-8")
+    regions = load_regions(REPEATED_NAMES)
+    index = DocumentIndex.at(tmp_path / "cache", regions)
+
+    first = load_documents(plans, manifest, regions, index).rows
+    assert first["text"].null_count() == 0  # nothing indexed yet: every file is read
+    second = load_documents(plans, manifest, regions, index).rows
+    assert second["text"].null_count() == 3
+    assert second.drop("text").equals(first.drop("text"))
+    assert reread_text(plans, second.row(0, named=True)) == (first["text"][0], True)
+
+    # b.txt changes (a new size); c.txt (unlisted, identified from its text) is now listed with another year.
+    (plans / "b.txt").write_text(PLAN_TEXT.format("南京市鼓楼区") + "森林覆盖率达到30%。\n", encoding="utf-8")
+    manifest.write_text(manifest.read_text(encoding="utf-8") + "c.txt,张家港市,work_report,,2023\n", encoding="utf-8")
+    third = load_documents(plans, manifest, regions, index).rows
+    assert third["text"].is_null().to_list() == [True, False, True]
+    assert third["doc_id"][1] != first["doc_id"][1] and third["n_lines"][1] == first["n_lines"][1] + 1
+    assert third.row(2, named=True) | {"text": None} == third.row(2, named=True)
+    assert (third["doc_type"][2], third["year"][2]) == ("work_report", 2023)
+
+    # Unlisted again: the identity guessed from its first lines when it was read is still known.
+    manifest.write_text(manifest.read_text(encoding="utf-8").rsplit("c.txt", 1)[0], encoding="utf-8")
+    fourth = load_documents(plans, manifest, regions, index).rows
+    assert fourth["text"].null_count() == 3
+    assert fourth.row(2, named=True) == first.row(2, named=True) | {"text": None}
+
+    # A file rewritten after plan_documents ran: reread says its bytes are no longer those of its doc_id.
+    (plans / "a.txt").write_text("另一份文件\n", encoding="utf-8")
+    assert reread_text(plans, fourth.row(0, named=True)) == ("另一份文件\n", False)

@@ -95,3 +95,27 @@ def test_the_executor_is_chosen_by_the_environment():
         fan_out({"PLANWATCH_EXECUTOR": "celery"})
     with pytest.raises(ValueError, match="PLANWATCH_MAX_CONCURRENT"):
         fan_out({"PLANWATCH_MAX_CONCURRENT": "0"})
+
+
+def test_documents_without_text_are_read_again_when_their_facts_are_not_cached(seeds, tmp_path):
+    """plan_documents leaves the text of unchanged files out; the extractor reads a file only when it has
+    no facts for it, and never caches facts under a content hash the file no longer has."""
+    documents, catalog = seeds
+    expected, _ = extract_documents(documents, catalog)
+    texts = dict(zip(documents["file"], documents["text"], strict=True))
+    reads = []
+
+    def reread(doc: dict) -> tuple[str, bool]:
+        reads.append(doc["file"])
+        return texts[doc["file"]], doc["file"] != documents["file"][0]
+
+    cache = FactsCache(tmp_path / "facts", extractor_version(catalog))
+    skipped = documents.with_columns(pl.lit(None, pl.String).alias("text"))
+    facts, summary = extract_documents(skipped, catalog, cache, reread=reread)
+    assert facts.equals(expected) and reads == documents["file"].to_list()
+    assert summary.extracted == documents.height
+    # The first file's bytes had changed under it: its facts were used but not cached.
+    reads.clear()
+    facts, summary = extract_documents(skipped, catalog, cache, reread=reread)
+    assert facts.equals(expected) and reads == [documents["file"][0]]
+    assert (summary.extracted, summary.reused) == (1, documents.height - 1)

@@ -1,12 +1,15 @@
 """Plan documents and the figures extracted from them."""
 
 
+from functools import partial
+
 import dagster as dg
 
 from pipelines.defs.resources import PlanwatchResource
-from pipelines.lib.documents import load_documents
+from pipelines.lib.documents import DocumentIndex, load_documents, reread_text
 from pipelines.lib.facts_cache import FactsCache, cache_dir, extract_documents, extractor_version
 from pipelines.lib.fanout import ChunkFacts, document_chunks, fan_out, gather_chunks
+from pipelines.lib.parquet_cache import cache_dir as named_cache_dir
 from pipelines.lib.reference import load_catalog, load_regions
 from pipelines.lib.schemas import DOCUMENTS, FACTS, quarantine_invalid
 from pipelines.lib.stage import StageResult
@@ -14,10 +17,14 @@ from pipelines.lib.stage import StageResult
 
 @dg.asset(group_name="plans", kinds={"polars"})
 def plan_documents(context: dg.AssetExecutionContext, planwatch: PlanwatchResource) -> StageResult:
-    """Every document under plans/, decoded, with its region, type and period."""
+    """Every document under plans/, decoded, with its region, type and period. Files unchanged since the
+    last run (size, modification time, inode) are not read again: their text is null (lib/documents.py)."""
     paths = planwatch.paths
-    result = quarantine_invalid(load_documents(paths.plans_dir, paths.manifest, load_regions(paths.regions)), DOCUMENTS)
-    context.add_output_metadata({"documents": result.rows.height, "rejected": result.rejected.height})
+    regions = load_regions(paths.regions)
+    index = DocumentIndex.at(named_cache_dir(paths.warehouse_dir, "documents"), regions)
+    result = quarantine_invalid(load_documents(paths.plans_dir, paths.manifest, regions, index), DOCUMENTS)
+    context.add_output_metadata({"documents": result.rows.height, "rejected": result.rejected.height,
+                                 "documents read": result.rows["text"].is_not_null().sum()})
     return result
 
 
@@ -40,7 +47,7 @@ def extract_document_chunk(planwatch: PlanwatchResource, chunk: tuple) -> ChunkF
     catalog = load_catalog(paths.indicator_catalog)
     regions = load_regions(paths.regions)
     cache = FactsCache(cache_dir(paths.warehouse_dir), version)
-    facts, summary = extract_documents(documents, catalog, cache, regions)
+    facts, summary = extract_documents(documents, catalog, cache, regions, reread=partial(reread_text, paths.plans_dir))
     return ChunkFacts(start, facts, summary.keys, summary.extracted, summary.reused, version)
 
 

@@ -12,16 +12,26 @@ In plans/ every file other than the manifest is a document: a format Planwatch c
 (.doc, .wps, .xlsx, …) is refused with what to save it as; hidden files (.DS_Store, ~$ lock files of
 an open Office document) are not documents. The region (manifest or text) resolves through
 reference.resolve_region; a region that is unknown or ambiguous is reported, the document kept.
+
+A nightly run does not decode every document again: the document index (``DocumentIndex``, one parquet
+file per run under <warehouse>/cache/documents/) remembers each file's size, modification time and
+inode with what reading it gave (content hash, encoding, format, lines, the identity its first lines
+suggest). A file whose size, modification time and inode are unchanged is not read; its row carries
+``text`` null, and the extractor, whose facts cache is keyed by the content hash, reads it again only
+when it has no facts for it (``reread_text``). The same test make and git use to skip unchanged files.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import re
+from dataclasses import dataclass
 from pathlib import Path
 
 import polars as pl
 
+from pipelines.lib.parquet_cache import ParquetCache, code_digest
 from pipelines.lib.raw_files import is_input_file
 from pipelines.lib.reading import SUPPORTED_SUFFIXES, UnreadableDocument, read_analyst_csv, read_document
 from pipelines.lib.reference import PERIODS, region_spellings, resolve_region
@@ -42,7 +52,8 @@ DOCUMENT_SCHEMA = {
     "encoding": pl.String,
     "format": pl.String,
     "n_lines": pl.Int32,
-    "text": pl.String,
+    "size_bytes": pl.Int64,  # the file's size
+    "text": pl.String,  # null when the file is unchanged since the last run and was not read (see above)
 }
 MANIFEST_COLUMNS = ("file", "region", "doc_type", "period", "year", "title")
 UNSUPPORTED_FORMAT = "unsupported format; save as docx/pdf/txt/html"
@@ -162,7 +173,10 @@ def document_identity(path: Path, text: str, regions: pl.DataFrame,
     else guessed from the text. Without a manifest given, the manifest.csv beside the file is read."""
     if manifest is None:
         manifest, _refused = _manifest_by_file(path.parent / "manifest.csv", [path.name])
-    meta = manifest.get(path.name) or guess_identity(text, regions)
+    return _identity(manifest.get(path.name) or guess_identity(text, regions))
+
+
+def _identity(meta: dict) -> dict:
     period = meta.get("period")
     start, end = PERIODS.get(period, (None, None))
     return {
@@ -174,6 +188,63 @@ def document_identity(path: Path, text: str, regions: pl.DataFrame,
         "year": meta.get("year"),
         "title": meta.get("title"),
     }
+
+
+# --- the document index: what reading each file gave, to skip unchanged files -------------------
+
+INDEX_SCHEMA = {
+    "file": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "inode": pl.Int64,
+    "doc_id": pl.String, "encoding": pl.String, "format": pl.String, "n_lines": pl.Int32,
+    "guessed": pl.Boolean,  # whether the guess_identity fields are filled (only for files read unlisted)
+    "region": pl.String, "doc_type": pl.String, "period": pl.String, "year": pl.Int32,
+}
+INDEX_KEY = "index"
+
+
+@dataclass
+class DocumentIndex:
+    """Last run's reading of every document, valid for one version of the reading code and regions."""
+
+    cache: ParquetCache
+
+    @classmethod
+    def at(cls, root: Path, regions: pl.DataFrame) -> DocumentIndex:
+        digest = code_digest(__name__, "document index 1")  # guess_identity reads the region names too
+        digest.update(regions.write_csv().encode())
+        return cls(ParquetCache(root, digest.hexdigest()[:16]))
+
+    def entries(self) -> dict[str, dict]:
+        path = self.cache.path(INDEX_KEY)
+        if not path.exists():
+            return {}
+        return {row["file"]: row for row in pl.read_parquet(path).iter_rows(named=True)}
+
+    def save(self, entries: list[dict]) -> None:
+        self.cache.store(INDEX_KEY, pl.DataFrame(entries, schema=INDEX_SCHEMA))
+        self.cache.prune({INDEX_KEY})
+
+
+def _unchanged(entry: dict | None, stat: os.stat_result) -> bool:
+    return entry is not None and (entry["size_bytes"], entry["mtime_ns"], entry["inode"]) == (
+        stat.st_size, stat.st_mtime_ns, stat.st_ino)
+
+
+def _read_entry(path: Path, stat: os.stat_result, listed: bool, regions: pl.DataFrame) -> tuple[dict, str]:
+    """Read one file: its index entry and its text (raises UnreadableDocument, OSError, ValueError)."""
+    raw = path.read_bytes()
+    doc = read_document(path, raw)
+    guess = {} if listed else guess_identity(doc.text, regions)
+    entry = {"file": path.name, "size_bytes": len(raw), "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
+             "doc_id": doc_id_of(raw), "encoding": doc.encoding, "format": doc.format, "n_lines": len(doc.lines),
+             "guessed": not listed, **guess}
+    return entry, doc.text
+
+
+def reread_text(plans_dir: Path, doc: dict) -> tuple[str, bool]:
+    """The text of a document the index let plan_documents skip, and whether its bytes are still the
+    ones ``doc_id`` names (False: the file changed during the run; the next run reads it again)."""
+    raw = (plans_dir / doc["file"]).read_bytes()
+    return read_document(plans_dir / doc["file"], raw).text, doc_id_of(raw) == doc["doc_id"]
 
 
 def _plan_files(plans_dir: Path, manifest_path: Path) -> tuple[list[Path], pl.DataFrame]:
@@ -190,29 +261,41 @@ def _plan_files(plans_dir: Path, manifest_path: Path) -> tuple[list[Path], pl.Da
     return documents, rejected_frame(refused)
 
 
-def load_documents(plans_dir: Path, manifest_path: Path, regions: pl.DataFrame) -> StageResult:
+def load_documents(plans_dir: Path, manifest_path: Path, regions: pl.DataFrame,
+                   index: DocumentIndex | None = None) -> StageResult:
+    """Every document under ``plans_dir`` as a row of DOCUMENT_SCHEMA, and the refused files and manifest rows.
+    With an ``index``, files unchanged since the last run are not read (``text`` null; module docstring)."""
     files, refused_files = _plan_files(plans_dir, manifest_path)
     present = [p.name for p in plans_dir.iterdir()] if plans_dir.exists() else []
     manifest, refused_manifest = _manifest_by_file(manifest_path, present)
-    rows, unreadable = [], []
+    previous = index.entries() if index is not None else {}
+    rows, unreadable, entries = [], [], []
     for path in files:
+        listed = manifest.get(path.name)
         try:
-            doc = read_document(path)
+            stat = path.stat()
+            entry, text = previous.get(path.name), None
+            # A skipped file needs its guessed identity when the manifest does not list it (any more).
+            if not (_unchanged(entry, stat) and (listed or entry["guessed"])):
+                entry, text = _read_entry(path, stat, listed is not None, regions)
         except (UnreadableDocument, OSError, ValueError) as exc:
             unreadable.append({"source_file": path.name, "location": "whole file", "stage": "read",
                                "reason": str(exc), "raw": None})
             continue
-        listed = manifest.get(path.name)
+        entries.append(entry)
         rows.append({
-            "doc_id": doc_id_of(path.read_bytes()),
+            "doc_id": entry["doc_id"],
             "file": path.name,
-            **document_identity(path, doc.text, regions, manifest),
-            "encoding": doc.encoding,
-            "format": doc.format,
-            "n_lines": len(doc.lines),
-            "text": doc.text,
+            **_identity(listed or entry),
+            "encoding": entry["encoding"],
+            "format": entry["format"],
+            "n_lines": entry["n_lines"],
+            "size_bytes": entry["size_bytes"],
+            "text": text,
             "identified_by": f"{manifest_path.name} row {listed['row']}" if listed else "the document's first lines",
         })
+    if index is not None:
+        index.save(entries)
     frame = pl.DataFrame(rows, schema={**DOCUMENT_SCHEMA, "identified_by": pl.String}).pipe(
         resolve_region, "region_name", regions)
     unresolved = frame.filter(pl.col("region_name").is_not_null() & pl.col("region_code").is_null()).select(

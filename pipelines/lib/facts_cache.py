@@ -12,6 +12,7 @@ multiprocess executor, or several machines sharing the folder) never see half a 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,25 +78,27 @@ class ExtractionSummary:
 
 def extract_documents(
     documents: pl.DataFrame, catalog: pl.DataFrame, cache: FactsCache | None = None,
-    regions: pl.DataFrame | None = None,
+    regions: pl.DataFrame | None = None, reread: Callable[[dict], tuple[str, bool]] | None = None,
 ) -> tuple[pl.DataFrame, ExtractionSummary]:
     """Facts of every document (rows of DOCUMENT_SCHEMA), with ``doc_id``, in document order.
 
-    With a cache, documents seen before are read back and only the others are extracted (and stored)."""
-    identities = documents.select(IDENTITY_COLUMNS).to_dicts()
+    With a cache, documents seen before are read back and only the others are extracted (and stored).
+    A document without ``text`` (plan_documents skipped the unchanged file) is read by ``reread``
+    (documents.reread_text), which also says whether its bytes are still those of its ``doc_id``."""
+    identities = documents.select(*IDENTITY_COLUMNS, "text").to_dicts()
     keys = [document_key(doc) for doc in identities]
-    texts = documents["text"]
     fresh, fresh_keys, reused = [], [], []
-    for position, (doc, key) in enumerate(zip(identities, keys, strict=True)):
+    for doc, key in zip(identities, keys, strict=True):
         if cache is not None and cache.path(key).exists():
             reused.append(key)
             continue
+        text, current = (doc["text"], True) if doc["text"] is not None or reread is None else reread(doc)
         facts = extract_facts(  # FACT_SCHEMA already: no per-document cast
-            texts[position], doc=doc["file"], region=doc["region_name"], doc_type=doc["doc_type"],
+            text or "", doc=doc["file"], region=doc["region_name"], doc_type=doc["doc_type"],
             period_start=doc["period_start"], period_end=doc["period_end"], year=doc["year"], catalog=catalog,
             regions=regions,
         )
-        if cache is not None:
+        if cache is not None and current:  # never file the facts of changed bytes under the old content hash
             cache.store(key, facts)
         fresh.append(facts)
         fresh_keys.append(key)

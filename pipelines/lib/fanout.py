@@ -70,7 +70,7 @@ def document_chunks(documents: pl.DataFrame, chunks: int) -> list[tuple[int, pl.
     same amount of text each (never an empty slice; one empty slice when there are no documents)."""
     if documents.height == 0:
         return [(0, documents)]
-    sizes = documents.select(pl.col("text").str.len_bytes().fill_null(0).cast(pl.Int64) + 1).to_series()
+    sizes = documents.select(pl.col("size_bytes").fill_null(0).cast(pl.Int64) + 1).to_series()
     # Chunk number of each document: where the middle of its text falls on the running total.
     middle = (sizes.cum_sum() - sizes / 2) / sizes.sum()
     chunk_of = (middle * chunks).floor().cast(pl.Int64).clip(0, chunks - 1)

@@ -225,9 +225,10 @@ def _html_text(raw: bytes, name: str) -> tuple[str, str]:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip("\n"), encoding
 
 
-def read_document(path: Path) -> DecodedDocument:
-    """Decode and clean one document; raises UnreadableDocument (file name and reason) when impossible."""
-    raw = path.read_bytes()
+def read_document(path: Path, raw: bytes | None = None) -> DecodedDocument:
+    """Decode and clean one document (``raw``: its bytes, when the caller read them already); raises
+    UnreadableDocument (file name and reason) when impossible."""
+    raw = path.read_bytes() if raw is None else raw
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED_SUFFIXES:
         raise UnreadableDocument(f"{path.name}: unsupported file type {suffix or '(none)'}; "

@@ -98,7 +98,8 @@ class DocumentModel(pa.DataFrameModel):
     encoding: str = pa.Field(nullable=True)
     format: str = pa.Field(nullable=True)
     n_lines: pl.Int32 = pa.Field(ge=0)
-    text: str
+    size_bytes: pl.Int64 = pa.Field(ge=0)
+    text: str = pa.Field(nullable=True)  # null: unchanged since the last run, not read (documents.py)
 
     class Config:
         strict = False
