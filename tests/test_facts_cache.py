@@ -119,3 +119,37 @@ def test_documents_without_text_are_read_again_when_their_facts_are_not_cached(s
     facts, summary = extract_documents(skipped, catalog, cache, reread=reread)
     assert facts.equals(expected) and reads == [documents["file"][0]]
     assert (summary.extracted, summary.reused) == (1, documents.height - 1)
+
+
+def test_the_gathering_folds_the_cache_into_one_snapshot(seeds, tmp_path):
+    """After a gathering the cache is one file holding every live document (those without figures too);
+    the next run reads it instead of a file per document, and a changed document is extracted again."""
+    documents, catalog = seeds
+    expected, _ = extract_documents(documents, catalog)
+    cache = FactsCache(tmp_path / "facts", extractor_version(catalog))
+    first, summary = extract_documents(documents, catalog, cache, with_keys=True)
+    assert first.drop("_key").equals(expected)
+    empty = documents.head(1).with_columns(pl.lit("没有数字的文件").alias("text"), pl.lit("empty0000000000").alias("doc_id"),
+                                           pl.lit("empty.txt").alias("file"))
+    with_empty = pl.concat([documents, empty])
+    first, summary = extract_documents(with_empty, catalog, cache, with_keys=True)
+    assert cache.consolidate(first, summary.keys) == with_empty.height  # the per-document files
+    assert [p.name for p in cache.folder.iterdir()] == ["snapshot.parquet"]
+
+    again = FactsCache(tmp_path / "facts", cache.version)
+    second, summary = extract_documents(with_empty, catalog, again, with_keys=True)
+    assert (summary.extracted, summary.reused) == (0, with_empty.height)
+    assert second.drop("_key").equals(expected)
+    assert again.consolidate(second, summary.keys) == 0  # nothing new: the snapshot stays as it is
+
+    changed = documents.with_columns(
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.col("text") + "\n到2025年,森林覆盖率达到30%。")
+        .otherwise(pl.col("text")).alias("text"),
+        pl.when(pl.int_range(pl.len()) == 0).then(pl.lit("changed00000000")).otherwise(pl.col("doc_id")).alias("doc_id"),
+    )
+    third, summary = extract_documents(changed, catalog, again, with_keys=True)
+    assert (summary.extracted, summary.reused) == (1, documents.height - 1)
+    assert again.consolidate(third, summary.keys) == 1
+    fourth, summary = extract_documents(changed, catalog, FactsCache(tmp_path / "facts", cache.version))
+    assert (summary.extracted, summary.reused) == (0, documents.height)
+    assert fourth.equals(extract_documents(changed, catalog)[0])

@@ -47,7 +47,8 @@ def extract_document_chunk(planwatch: PlanwatchResource, chunk: tuple) -> ChunkF
     catalog = load_catalog(paths.indicator_catalog)
     regions = load_regions(paths.regions)
     cache = FactsCache(cache_dir(paths.warehouse_dir), version)
-    facts, summary = extract_documents(documents, catalog, cache, regions, reread=partial(reread_text, paths.plans_dir))
+    facts, summary = extract_documents(documents, catalog, cache, regions, reread=partial(reread_text, paths.plans_dir),
+                                       with_keys=True)
     return ChunkFacts(start, facts, summary.keys, summary.extracted, summary.reused, version)
 
 
@@ -55,14 +56,16 @@ def extract_document_chunk(planwatch: PlanwatchResource, chunk: tuple) -> ChunkF
 def gather_extracted_facts(
     context: dg.OpExecutionContext, planwatch: PlanwatchResource, chunks: list[ChunkFacts]
 ) -> StageResult:
-    """All chunks' facts in document order; cache entries of documents gone or changed are dropped."""
+    """All chunks' facts in document order. The cache's snapshot is rewritten to hold exactly these
+    documents (one file for the next run to read), dropping those gone or changed."""
     gathered = gather_chunks(chunks)
     catalog = load_catalog(planwatch.paths.indicator_catalog)
-    pruned = FactsCache(cache_dir(planwatch.paths.warehouse_dir), gathered.version).prune(set(gathered.keys))
+    cache = FactsCache(cache_dir(planwatch.paths.warehouse_dir), gathered.version)
+    pruned = cache.consolidate(gathered.facts, gathered.keys)
     context.add_output_metadata({"figures": gathered.facts.height, "documents extracted": gathered.extracted,
                                  "documents from cache": gathered.reused, "chunks": len(chunks),
                                  "cache files pruned": pruned})
-    return quarantine_invalid(StageResult(gathered.facts), FACTS, catalog=catalog)
+    return quarantine_invalid(StageResult(gathered.facts.drop("_key")), FACTS, catalog=catalog)
 
 
 @dg.graph_asset(group_name="plans", kinds={"polars"})
