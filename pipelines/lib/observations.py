@@ -54,9 +54,10 @@ from __future__ import annotations
 
 import polars as pl
 
+from pipelines.lib.frames import per_distinct
 from pipelines.lib.reference import indicator_lookup, resolve, resolve_region
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult
-from pipelines.lib.units import base_unit, convert_expr, known_bases, spelled
+from pipelines.lib.units import base_unit, known_bases, spelled, with_converted
 
 OBSERVATION_SCHEMA = {
     "region_code": pl.String,
@@ -174,62 +175,34 @@ def _unit_message(unit: pl.Expr) -> pl.Expr:
 
 def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
                      regions: pl.DataFrame) -> tuple[pl.DataFrame, pl.DataFrame]:
-    keys = _catalog(catalog)
-    names = indicator_lookup(catalog)
-    growth_of = keys.filter(pl.col("indicator_key").str.ends_with("_growth")).select(
-        pl.col("indicator_key").str.strip_suffix("_growth").alias("stem_key"), pl.col("indicator_key").alias("growth_key"))
-    text = pl.col("indicator_text").str.normalize("NFKC").str.strip_chars()
+    # Indicator, unit and year columns repeat a few dozen values over a million rows: everything derived
+    # from them alone is worked out once per distinct value (per_distinct) and joined back.
+    value = pl.col("_value").str.extract_groups(_NUMBER)
     frame = (
-        raw.with_row_index("order").with_columns(pl.col("order").cast(pl.Int64), pl.col("indicator_key").alias("_raw_key"))
-        .with_columns(
-            text.str.extract(_BRACKET, 1).str.strip_chars().alias("_base"),
-            text.str.extract(_BRACKET, 2).str.strip_chars().alias("_bracket"),
+        raw.with_row_index("order").with_columns(
+            pl.col("order").cast(pl.Int64),
             pl.col("value_raw").str.normalize("NFKC").str.replace_all(r"[\s,]", "").alias("_value"),
         )
         .with_columns(pl.col("_value").str.to_lowercase().is_in(PLACEHOLDERS).or_(pl.col("_value").is_null())
                       .alias("_missing"))
         .filter(~pl.col("_missing"))
         .pipe(resolve_region, "region_text", regions)
-        .pipe(resolve, pl.col("indicator_key"), names, alias="_by_key")
-        .pipe(resolve, text, names, alias="_by_text", ambiguity="_text_ambiguity")
-        .pipe(resolve, pl.col("_base"), names, alias="_by_base", ambiguity="_base_ambiguity")
-        .pipe(resolve, text.str.replace(_GROWTH, ""), names, alias="_stem_text")
-        .pipe(resolve, pl.col("_base").str.replace(_GROWTH, ""), names, alias="_stem_base")
-        .with_columns(
-            # A growth key only for a text that really ends in 增长/增速 (the stem differs from the text).
-            pl.when(text.str.contains(_GROWTH)).then("_stem_text").alias("_stem_text"),
-            pl.when(pl.col("_base").str.contains(_GROWTH)).then("_stem_base").alias("_stem_base"),
-        )
-        .join(growth_of.rename({"growth_key": "_growth_text"}), left_on="_stem_text", right_on="stem_key",
-              how="left", maintain_order="left")
-        .join(growth_of.rename({"growth_key": "_growth_base"}), left_on="_stem_base", right_on="stem_key",
-              how="left", maintain_order="left")
-        .with_columns(pl.coalesce("_by_key", "_by_text", "_by_base", "_growth_text", "_growth_base")
-                      .alias("_indicator"))
-        .drop("indicator_key")
-        .rename({"_indicator": "indicator_key"})
-        .join(keys, on="indicator_key", how="left", maintain_order="left")
+        .pipe(per_distinct, ["indicator_key", "indicator_text"], lambda texts: _indicators(texts, catalog))
+        .rename({"indicator_key": "_raw_key", "_indicator": "indicator_key"})
+        .with_columns(value.struct[0].cast(pl.Float64, strict=False).alias("_number"),
+                      # The unit written in the value cell, else the unit column, else the text's bracket.
+                      pl.coalesce(pl.when(value.struct[1] != "").then(value.struct[1]), "unit", "_bracket_unit")
+                      .alias("_unit"))
+        .pipe(per_distinct, ["_unit", "value_kind", "canonical_unit"], _value_type)
+        .pipe(per_distinct, ["year"], lambda years: years.with_columns(
+            pl.col("year").str.normalize("NFKC").str.replace_all(r"\s", "").str.extract(_YEAR, 1)
+            .cast(pl.Int32).alias("_year")))
+        .pipe(with_converted, value="_number", unit="_unit", canonical="canonical_unit", alias="_scaled")
     )
-    units = known_bases(catalog["unit"])
-    value = pl.col("_value").str.extract(_NUMBER, 1).cast(pl.Float64, strict=False)
-    suffix = pl.col("_value").str.extract(_NUMBER, 2)
-    bracket_unit = pl.when(base_unit(pl.col("_bracket")).is_in(units.implode())).then(pl.col("_bracket"))
-    written = pl.coalesce(pl.when(suffix != "").then(suffix), pl.col("unit"), bracket_unit)
-    frame = frame.with_columns(value.alias("_number"), written.alias("_unit")).with_columns(
-        pl.when(spelled(pl.col("_unit")) == "个百分点").then(pl.lit("change_pp"))
-        .when(pl.col("value_kind") == "rate_of_change").then(pl.lit("change_pct"))
-        .when(pl.col("value_kind") == "cumulative").then(pl.lit("cumulative"))
-        .when((pl.col("value_kind") == "ratio") & pl.col("canonical_unit").is_null()).then(pl.lit("ratio"))
-        .otherwise(pl.lit("level")).alias("value_type"),
-        pl.col("year").str.normalize("NFKC").str.replace_all(r"\s", "").str.extract(_YEAR, 1)
-        .cast(pl.Int32).alias("_year"),
-    )
-    converted = (
-        pl.when(pl.col("value_type") == "change_pp")
-        .then(pl.when(spelled(pl.col("canonical_unit")) == "%").then(pl.col("_number")))
-        .otherwise(convert_expr(pl.col("_number"), pl.col("_unit"), pl.col("canonical_unit")))
-    )
-    frame = frame.with_columns(converted.alias("_converted"))
+    # A change in percentage points is kept as it is, and only for an indicator in %.
+    frame = frame.with_columns(
+        pl.when(pl.col("value_type") == "change_pp").then(pl.when(pl.col("_percent_indicator")).then("_number"))
+        .otherwise("_scaled").alias("_converted"))
     shown_indicator = pl.coalesce("indicator_text", pl.col("indicator_key").cast(pl.String))
     garbled = pl.any_horizontal([pl.col(c).str.contains("\ufffd").fill_null(False)
                                  for c in ("region_text", "indicator_text", "value_raw", "unit", "year")])
@@ -274,6 +247,57 @@ def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
     return rows, _rejected(frame.filter(pl.col("reason").is_not_null()), "normalize")
 
 
+def _indicators(texts: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
+    """Per distinct (indicator_key, indicator_text) of the statistics rows: the catalog indicator
+    (``_indicator``, see the module docstring) and its catalog entry, why there is none
+    (``_text_ambiguity``, ``_base_ambiguity``), and the text's bracket when it is a unit (``_bracket_unit``)."""
+    keys = _catalog(catalog)
+    names = indicator_lookup(catalog)
+    growth_of = keys.filter(pl.col("indicator_key").str.ends_with("_growth")).select(
+        pl.col("indicator_key").str.strip_suffix("_growth").alias("stem_key"), pl.col("indicator_key").alias("growth_key"))
+    text = pl.col("indicator_text").str.normalize("NFKC").str.strip_chars()
+    bracket = text.str.extract(_BRACKET, 2).str.strip_chars()
+    units = known_bases(catalog["unit"])
+    return (
+        texts.with_columns(
+            text.str.extract(_BRACKET, 1).str.strip_chars().alias("_base"),
+            pl.when(base_unit(bracket).is_in(units.implode())).then(bracket).alias("_bracket_unit"),
+        )
+        .pipe(resolve, pl.col("indicator_key"), names, alias="_by_key")
+        .pipe(resolve, text, names, alias="_by_text", ambiguity="_text_ambiguity")
+        .pipe(resolve, pl.col("_base"), names, alias="_by_base", ambiguity="_base_ambiguity")
+        .pipe(resolve, text.str.replace(_GROWTH, ""), names, alias="_stem_text")
+        .pipe(resolve, pl.col("_base").str.replace(_GROWTH, ""), names, alias="_stem_base")
+        .with_columns(
+            # A growth key only for a text that really ends in 增长/增速 (the stem differs from the text).
+            pl.when(text.str.contains(_GROWTH)).then("_stem_text").alias("_stem_text"),
+            pl.when(pl.col("_base").str.contains(_GROWTH)).then("_stem_base").alias("_stem_base"),
+        )
+        .join(growth_of.rename({"growth_key": "_growth_text"}), left_on="_stem_text", right_on="stem_key",
+              how="left", maintain_order="left")
+        .join(growth_of.rename({"growth_key": "_growth_base"}), left_on="_stem_base", right_on="stem_key",
+              how="left", maintain_order="left")
+        .with_columns(pl.coalesce("_by_key", "_by_text", "_by_base", "_growth_text", "_growth_base")
+                      .alias("_indicator"))
+        .join(keys.rename({"indicator_key": "_indicator"}), on="_indicator", how="left", maintain_order="left")
+        .select("indicator_key", "indicator_text", "_indicator", "_text_ambiguity", "_base_ambiguity",
+                "_bracket_unit", "indicator_name", "canonical_unit", "value_kind")
+    )
+
+
+def _value_type(units: pl.DataFrame) -> pl.DataFrame:
+    """Per distinct (_unit, value_kind, canonical_unit): the value type of a statistics figure (see the module
+    docstring), and whether the indicator is measured in % (``_percent_indicator``)."""
+    return units.with_columns(
+        pl.when(spelled(pl.col("_unit")) == "个百分点").then(pl.lit("change_pp"))
+        .when(pl.col("value_kind") == "rate_of_change").then(pl.lit("change_pct"))
+        .when(pl.col("value_kind") == "cumulative").then(pl.lit("cumulative"))
+        .when((pl.col("value_kind") == "ratio") & pl.col("canonical_unit").is_null()).then(pl.lit("ratio"))
+        .otherwise(pl.lit("level")).alias("value_type"),
+        (spelled(pl.col("canonical_unit")) == "%").alias("_percent_indicator"),
+    )
+
+
 # --- text actuals -------------------------------------------------------------------------------
 
 def _from_facts(facts: pl.DataFrame, documents: pl.DataFrame, catalog: pl.DataFrame,
@@ -291,9 +315,11 @@ def _from_facts(facts: pl.DataFrame, documents: pl.DataFrame, catalog: pl.DataFr
     )
     measured = pl.col("value_type").is_in(["level", "cumulative"])
     fixed_unit = pl.col("value_type").replace_strict(FIXED_UNITS, default=None, return_dtype=pl.String)
+    # Only levels convert: another figure is taken as in the canonical unit already (unchanged).
     frame = frame.with_columns(
-        pl.when(measured).then(convert_expr(pl.col("value"), pl.col("unit"), pl.col("canonical_unit")))
-        .otherwise(pl.col("value")).alias("_converted"),
+        pl.when(measured).then("unit").otherwise("canonical_unit").alias("_written_unit")
+    ).pipe(with_converted, value="value", unit="_written_unit", canonical="canonical_unit", alias="_converted")
+    frame = frame.with_columns(
         pl.when(measured).then(pl.col("canonical_unit")).otherwise(fixed_unit).alias("_unit"),
         pl.coalesce("doc", "_file").alias("source_file"),
         ("line " + pl.col("line").cast(pl.String)).alias("location"),

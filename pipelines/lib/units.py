@@ -24,6 +24,8 @@ from functools import lru_cache
 
 import polars as pl
 
+from pipelines.lib.frames import per_distinct
+
 # Written form (NFKC, no whitespace, lower case) -> catalog spelling.
 SPELLINGS: dict[str, str] = {
     "μg/m3": "微克/立方米", "ug/m3": "微克/立方米", "微克每立方米": "微克/立方米", "mg/m3": "毫克/立方米",
@@ -64,6 +66,7 @@ COUNT_WORDS = frozenset({
 # Bases that measure the same kind of thing without converting into each other.
 _SAME_KIND = (COUNT_WORDS, {"人", "人次", "位"}, {"元", "美元"}, {"平方米", "亩"})
 _BARE_MAGNITUDES = ("万", "亿")  # 达到3亿: the unit is the indicator's own
+_MULTIPLY, _DIVIDE = "_unit_multiply", "_unit_divide"  # with_converted's scratch columns
 
 
 def _respelled(unit: pl.Expr) -> pl.Expr:
@@ -98,22 +101,31 @@ def _convertible(written: pl.Expr, target: pl.Expr) -> pl.Expr:
     return written.is_null() | target.is_null() | (written == target) | (_base(written) == _base(target))
 
 
-def _scaled(value: pl.Expr, written: pl.Expr, target: pl.Expr) -> pl.Expr:
-    # Multiply before dividing: 30302100 万元 -> 3030.21 亿元 exactly, where * 1e-4 would not be.
+def _scale(unit: pl.Expr, canonical: pl.Expr) -> dict[str, pl.Expr]:
+    """What a value in ``unit`` is multiplied, then divided by to be in ``canonical`` (multiplier null when
+    they do not convert; a missing unit or canonical unit is taken as already canonical). Multiplying
+    before dividing keeps 30302100 万元 -> 3030.21 亿元 exact, where * 1e-4 would not be."""
+    written, target = spelled(unit), spelled(canonical)
     same = written.is_null() | target.is_null() | (written == target)
-    scaled = value * _magnitude(written) / _magnitude(target)
-    return pl.when(same).then(value).when(_convertible(written, target)).then(scaled)
+    return {
+        _MULTIPLY: pl.when(same).then(pl.lit(1.0)).when(_convertible(written, target)).then(_magnitude(written)),
+        _DIVIDE: pl.when(same).then(pl.lit(1.0)).otherwise(_magnitude(target)),
+    }
 
 
-def factor_expr(unit: pl.Expr, canonical: pl.Expr) -> pl.Expr:
-    """Factor that turns a value in ``unit`` into ``canonical``; null when they do not convert.
-    A missing unit (or canonical unit) is taken as already canonical."""
-    return _scaled(pl.lit(1.0), spelled(unit), spelled(canonical))
+def with_converted(frame: pl.DataFrame, *, value: str, unit: str, canonical: str, alias: str,
+                   factor: str | None = None) -> pl.DataFrame:
+    """``frame`` with ``alias``: ``value`` from ``unit`` into ``canonical`` (null when the units do not
+    convert), and, when named, ``factor``: the conversion factor. The units are spelled and compared once
+    per distinct pair (a few hundred pairs over a million rows), not per row."""
+    def scaled(number: pl.Expr) -> pl.Expr:
+        return number * pl.col(_MULTIPLY) / pl.col(_DIVIDE)
 
-
-def convert_expr(value: pl.Expr, unit: pl.Expr, canonical: pl.Expr) -> pl.Expr:
-    """``value`` in ``canonical`` units; null when the units do not convert."""
-    return _scaled(value, spelled(unit), spelled(canonical))
+    return (
+        per_distinct(frame, [unit, canonical], lambda pairs: pairs.with_columns(**_scale(pl.col(unit), pl.col(canonical))))
+        .with_columns(scaled(pl.col(value)).alias(alias), *([scaled(pl.lit(1.0)).alias(factor)] if factor else []))
+        .drop(_MULTIPLY, _DIVIDE)
+    )
 
 
 def base_unit(unit: pl.Expr) -> pl.Expr:
@@ -130,16 +142,14 @@ def known_bases(units: pl.Series) -> pl.Series:
 def conversion_factor(unit: str | None, canonical: str | None) -> float | None:
     """Factor from ``unit`` to ``canonical``; None when no conversion is known (impossible unit)."""
     frame = pl.DataFrame({"unit": [unit], "canonical": [canonical]}, schema={"unit": pl.String, "canonical": pl.String})
-    return frame.select(factor_expr(pl.col("unit"), pl.col("canonical"))).item()
+    return frame.with_columns(pl.lit(1.0).alias("value")).pipe(
+        with_converted, value="value", unit="unit", canonical="canonical", alias="factor")["factor"].item()
 
 
 def to_canonical(frame: pl.DataFrame, *, value: str = "value", unit: str = "unit",
                  canonical: str = "canonical_unit") -> pl.DataFrame:
     """Convert ``value`` from ``unit`` to ``canonical`` in place; adds ``unit_factor`` (null = impossible unit)."""
-    return frame.with_columns(
-        factor_expr(pl.col(unit), pl.col(canonical)).alias("unit_factor"),
-        convert_expr(pl.col(value), pl.col(unit), pl.col(canonical)).alias(value),
-    )
+    return with_converted(frame, value=value, unit=unit, canonical=canonical, alias=value, factor="unit_factor")
 
 
 # --- one unit at a time (text extraction) -------------------------------------------------------
