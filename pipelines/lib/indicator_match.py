@@ -11,7 +11,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise
+from itertools import pairwise, repeat
 
 import polars as pl
 from rapidfuzz.distance import LCSseq
@@ -131,32 +131,37 @@ def _scattered_order(scored: tuple[float, int, int, IndicatorMention]) -> tuple[
 
 
 def _lcs_positions(text: str, name: str) -> list[int]:
-    """Positions in ``text`` of one longest common subsequence with ``name``.
+    """Positions in ``text`` of one longest common subsequence with ``name``: the walk from the start that
+    takes equal characters and otherwise steps where the LCS of the rest stays longest (text first).
 
     Characters of ``text`` that ``name`` lacks are dropped first: their table row equals the next one,
-    so the walk below steps over them and picks the same positions as on the whole text."""
+    so the walk steps over them and picks the same positions as on the whole text. The table of LCS
+    lengths of suffixes is kept one bit vector per row (bit-parallel LCS, Allison-Dix / Hyyrö: a row is
+    a few integer operations instead of a Python loop over ``name``)."""
     wanted = set(name)
     kept = [i for i, ch in enumerate(text) if ch in wanted]
     n, m = len(kept), len(name)
-    below = [0] * (m + 1)
-    table = [below]
+    full = (1 << m) - 1
+    # Bit p stands for name[m - 1 - p]: the rows run over suffixes of the text and of the name.
+    where: dict[str, int] = {}
+    for p, ch in enumerate(reversed(name)):
+        where[ch] = where.get(ch, 0) | 1 << p
+    # gains[k] bit p: LCS(text suffix from kept[k], name suffix of p + 1 characters) exceeds that of p
+    # characters, so the LCS with the suffix name[j:] is the count of bits below m - j.
+    gains = [0] * (n + 1)
+    row = full
     for k in range(n - 1, -1, -1):
-        ch, row = text[kept[k]], [0] * (m + 1)
-        for j in range(m - 1, -1, -1):
-            if ch == name[j]:
-                row[j] = below[j + 1] + 1
-            else:
-                down, right = below[j], row[j + 1]
-                row[j] = down if down > right else right
-        table.append(row)
-        below = row
-    table.reverse()  # table[k]: the suffix from kept[k]
+        matched = row & where[text[kept[k]]]
+        row = ((row + matched) | (row - matched)) & full
+        gains[k] = ~row & full
     positions, k, j = [], 0, 0
     while k < n and j < m:
         if text[kept[k]] == name[j]:
             positions.append(kept[k])
             k, j = k + 1, j + 1
-        elif table[k + 1][j] >= table[k][j + 1]:
+            continue
+        shorter = (1 << (m - j - 1)) - 1  # bits of name[j + 1:]
+        if (gains[k + 1] & (shorter << 1 | 1)).bit_count() >= (gains[k] & shorter).bit_count():
             k += 1
         else:
             j += 1
@@ -222,11 +227,12 @@ class IndicatorMatcher:
         for i, name in enumerate(self._fuzzy_names):
             for ch in set(name):
                 self._by_char.setdefault(ch, []).append(i)
-        # Each name under the character of it that the fewest names share (a whole name needs it in the text).
-        self._by_rarest: dict[str, list[int]] = {}
+        # Each name under the character of it that the fewest names share (a whole name needs it in the text),
+        # with its character mask and length: the whole-name search filters on them without an index.
+        self._by_rarest: dict[str, list[tuple[int, int, int]]] = {}
         for i, name in enumerate(self._fuzzy_names):
             rarest = min(sorted(set(name)), key=lambda ch: len(self._by_char[ch]))
-            self._by_rarest.setdefault(rarest, []).append(i)
+            self._by_rarest.setdefault(rarest, []).append((i, self._fuzzy_masks[i], len(name)))
 
     def key_of(self, name: str) -> str | None:
         """The key of an exact catalog name or alias (spaces, quotes and bracket widths ignored)."""
@@ -303,16 +309,14 @@ class IndicatorMatcher:
         if len(text) < _FUZZY_MIN_NAME:
             return ()
         chars = set(text)
-        in_text = 0
-        for ch in chars:
-            in_text |= self._char_bit.get(ch, 0)
+        in_text = sum(map(self._char_bit.get, chars, repeat(0)))  # one bit per character: the sum is the union
         if whole_only:
             # A whole name has all its characters in the text: the names filed under its rarest character
-            # are few. Their order is the search below's unless two tie (then that search decides).
-            masks, lengths = self._fuzzy_masks, self._fuzzy_lengths
-            scored = [score for i in sorted({i for ch in chars for i in self._by_rarest.get(ch, ())})
-                      if lengths[i] > longer_than and masks[i] & in_text == masks[i]
-                      and (score := self._scored(text, i, True)) is not None]
+            # are few (each name under one character), and nearly none has them all. Their order is the
+            # search below's unless two tie (then that search decides).
+            held = sorted(i for ch in chars for i, mask, length in self._by_rarest.get(ch, ())
+                          if mask & in_text == mask and length > longer_than)
+            scored = [score for i in held if (score := self._scored(text, i, True)) is not None]
             scored.sort(key=_scattered_order)
             if all(_scattered_order(a) != _scattered_order(b) for a, b in pairwise(scored)):
                 return tuple((cover, mention) for cover, _, _, mention in scored)
