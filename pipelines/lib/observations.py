@@ -121,14 +121,17 @@ def build_observations(
     rows = (
         kept.sort(["region_code", "indicator_key", "year", "value_type", "source_rank", "published", "order"],
                   descending=[False, False, False, False, False, True, False], nulls_last=True)
-        .with_columns(
-            (pl.int_range(pl.len()).over(["region_code", "indicator_key", "year", "value_type"]) == 0)
-            .alias("is_chosen")
-        )
+        # Sorted by key first: the first row of each key's run is its best candidate (no window needed).
+        .with_columns(_run_starts(["region_code", "indicator_key", "year", "value_type"]).alias("is_chosen"))
         .select(list(OBSERVATION_SCHEMA))
         .cast(OBSERVATION_SCHEMA)
     )
     return StageResult(rows, pl.concat([stats_rejected, texts_rejected, conflicts]))
+
+
+def _run_starts(keys: list[str]) -> pl.Expr:
+    """Whether a row starts a new run of equal ``keys`` (in a frame sorted by them)."""
+    return pl.any_horizontal([pl.col(k).ne_missing(pl.col(k).shift(1)) for k in keys]) | (pl.int_range(pl.len()) == 0)
 
 
 # --- shared matching ----------------------------------------------------------------------------
@@ -151,8 +154,10 @@ def _published(*texts: pl.Expr) -> pl.Expr:
 
 def _reasons(*checks: tuple[pl.Expr, pl.Expr]) -> pl.Expr:
     """'; '-joined messages of the failed checks (null when every check passed)."""
-    joined = pl.concat_list([pl.when(failed).then(message) for failed, message in checks]).list.drop_nulls()
-    return pl.when(joined.list.len() > 0).then(joined.list.join("; "))
+    # concat_str skips the passed checks' nulls (a list per row would cost more); "" when none failed.
+    joined = pl.concat_str([pl.when(failed).then(message) for failed, message in checks], separator="; ",
+                           ignore_nulls=True)
+    return pl.when(joined != "").then(joined)
 
 
 def _catalog(catalog: pl.DataFrame) -> pl.DataFrame:
@@ -227,22 +232,22 @@ def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
          _unit_message(pl.col("_unit").fill_null(""))),
     ).alias("reason"), pl.concat_str([pl.col("region_text"), shown_indicator, pl.col("year"), pl.col("value_raw"),
                                       pl.col("unit")], separator=" | ", ignore_nulls=True).alias("raw"))
-    good = frame.filter(pl.col("reason").is_null())
-    title = pl.col("source")
     estimate = pl.any_horizontal([pl.col(c).str.contains("预计").fill_null(False)
                                   for c in ("source", "indicator_text", "quote")])
-    kind = _source_kind(title, estimate)
+    # A file names a few sources over thousands of rows: each source's kind and year are read once.
+    good = frame.filter(pl.col("reason").is_null()).with_columns(estimate.alias("_estimate")).pipe(
+        per_distinct, ["source", "source_file", "_estimate"], lambda sources: sources.with_columns(
+            _source_kind(pl.col("source"), pl.col("_estimate")).alias("source_kind"),
+            _published(pl.col("source"), pl.col("source_file")).alias("published")))
     rows = good.select(
         "region_code", "indicator_key", pl.col("_year").alias("year"), pl.col("_converted").alias("value"),
         pl.when(pl.col("value_type") == "change_pp").then(pl.lit("个百分点"))
         .otherwise(pl.col("canonical_unit")).alias("unit"),
         "value_type",
         pl.coalesce("source", "source_file").alias("source"),
-        kind.alias("source_kind"),
-        kind.replace_strict(SOURCE_RANKS, return_dtype=pl.Int32).alias("source_rank"),
-        "source_file", "location", "source_url", pl.col("quote").alias("evidence"),
-        _published(pl.col("source"), pl.col("source_file")).alias("published"),
-        "order",
+        "source_kind",
+        pl.col("source_kind").replace_strict(SOURCE_RANKS, return_dtype=pl.Int32).alias("source_rank"),
+        "source_file", "location", "source_url", pl.col("quote").alias("evidence"), "published", "order",
     ).cast(_CANDIDATE)
     return rows, _rejected(frame.filter(pl.col("reason").is_not_null()), "normalize")
 
@@ -371,8 +376,14 @@ def _collapse_duplicates(candidates: pl.DataFrame, regions: pl.DataFrame) -> tup
     tolerance = 0.5 * pl.lit(10.0).pow(-pl.col("_decimals").min()) + 1e-9
     several_files = pl.col("source_file").n_unique().over(same) > 1
     where = pl.when(several_files).then(pl.col("source_file") + " " + pl.col("location")).otherwise("location")
-    grouped = candidates.sort("order").with_columns(_decimals(pl.col("value")).alias("_decimals")).with_columns(
-        (spread > tolerance).over(same).alias("_conflict"))
+    # Few figures have a duplicate (2% at national size): the work below is done on those only.
+    candidates = candidates.with_columns((pl.len().over(same) > 1).alias("_copies"))
+    single = candidates.filter(~pl.col("_copies")).drop("_copies")
+    grouped = (
+        candidates.filter(pl.col("_copies")).drop("_copies").sort("order")
+        .with_columns(_decimals(pl.col("value")).alias("_decimals"))
+        .with_columns((spread > tolerance).over(same).alias("_conflict"))
+    )
     # Listing a group's figures is costly (a list per row), so it is done for the conflicts only.
     conflicts = grouped.filter(pl.col("_conflict")).with_columns(several_files.alias("_several")).with_columns(
         (where + ": " + pl.col("value").cast(pl.String)).over(same, mapping_strategy="join").alias("_all"))
@@ -387,11 +398,10 @@ def _collapse_duplicates(candidates: pl.DataFrame, regions: pl.DataFrame) -> tup
          + "; correct the file so that one value remains (all are held back until then)").alias("reason"),
         (pl.col("source") + " | " + pl.col("value").cast(pl.String)).alias("raw"),
     )
-    kept = (
+    collapsed = (
         grouped.filter(~pl.col("_conflict"))
         .sort(["source_rank", "_decimals", "order"], descending=[False, True, False])
         .unique(same, keep="first", maintain_order=True)
-        .sort("order")
         .drop("_decimals", "_conflict")
     )
-    return kept, _rejected(conflicts, "normalize")
+    return pl.concat([single, collapsed]), _rejected(conflicts, "normalize")  # the caller sorts
