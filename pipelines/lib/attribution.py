@@ -14,12 +14,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from pipelines.lib.indicator_match import IndicatorMatcher, IndicatorMention
-from pipelines.lib.numbers import CHANGE, Quantity
+from pipelines.lib.numbers import CHANGE, Quantity, starting_with
 from pipelines.lib.units import units_compatible
 
 # A comma between digits that reads as a thousands separator (12,673.8) cuts nothing.
-_CLAUSE_END = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|(?<!\d):|:(?!\d)")
-_ITEM_END = re.compile(r"(?<!\d),|,(?!\d{3}(?!\d))|、|[和及与](?=\d)|(?<!\d):|:(?!\d)")
+_CLAUSE_END = starting_with(",:", r"(?<!\d),|,(?!\d{3}(?!\d))|(?<!\d):|:(?!\d)")
+_ITEM_END = starting_with(",:、和及与", r"(?<!\d),|,(?!\d{3}(?!\d))|、|[和及与](?=\d)|(?<!\d):|:(?!\d)")
 _LIST_JOIN = re.compile(r"^(?:、|和|及|与|以及|,|或|、以及)$")
 _ALL = re.compile(r"均|都|全部|皆")
 _RESPECTIVELY = "分别"

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass
 
 from pipelines.lib.extract_context import ExtractionContext
+from pipelines.lib.numbers import starting_with
 from pipelines.lib.reading import normalize_line
 from pipelines.lib.reference import PERIODS
 
@@ -28,7 +29,8 @@ YEAR_IN_HEADING = re.compile(r"((?:19|20)\d{2})\s*年")  # 2018年主要工作; 
 _BARE_HEADING = re.compile(r"^[^,。;:,]{0,16}(?:工作回顾|主要工作|工作安排|目标任务|主要目标|发展基础|发展目标|重点任务)$")
 
 # Year words inside a sentence. A year after 较/比/是/与/同 is the base of a comparison.
-YEAR_WORD = re.compile(
+YEAR_WORD = starting_with(
+    "较比是与同相到至截力争于在12“\"十年今当明五过",  # the first characters of the alternatives below
     r"(?P<comp>较|比|是|与|同|相比|比较)?(?P<pre>到|至|截至|截止|力争到|争取到|于|在)?"
     r"(?:(?P<year>(?:19|20)\d{2})年(?P<post>末|底|年底|年末|前|以前|之前|年前|内|初|的|全年)?"
     r"|[“\"]?(?P<period>十[二三四五]五)[”\"]?(?P<ppost>期末|末期|末|时期|期间|以来|规划期|初|前期|中期|后期)?"
