@@ -35,6 +35,7 @@ from __future__ import annotations
 import duckdb
 import polars as pl
 
+from pipelines.lib.frames import per_distinct
 from pipelines.lib.reference import resolve_region
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult, empty_rejected
 from pipelines.lib.units import spelled, to_canonical
@@ -104,12 +105,12 @@ def build_targets(
     # The same target stated again (twice on a line, or a 专栏 box repeating the prose) is one
     # target, kept at its first line; the repeat is refused with a pointer, not dropped.
     targets = targets.sort("doc_file", "line", maintain_order=True).with_columns(
-        pl.col("line").first().over("target_id").alias("first_line"))
-    repeated = pl.int_range(pl.len()).over("target_id") > 0
-    repeats = targets.filter(repeated).with_columns(
+        pl.col("line").first().over("target_id").alias("first_line"),
+        (~pl.col("target_id").is_first_distinct()).alias("_repeated"))
+    repeats = targets.filter(pl.col("_repeated")).with_columns(
         pl.format("the same target is stated on line {}; kept once there as target {}",
                   pl.col("first_line"), pl.col("target_id")).alias("reason"))
-    targets = targets.filter(~repeated)
+    targets = targets.filter(~pl.col("_repeated"))
 
     ambiguous = targets.filter(pl.col("region_ambiguity").is_not_null()).with_columns(
         pl.format("{}; the target is kept but cannot be judged", "region_ambiguity").alias("reason"))
@@ -210,18 +211,19 @@ def _with_baselines(targets: pl.DataFrame, baselines: pl.DataFrame,
     )
     targets = targets.join(stated, on="_row", how="left")
 
-    observed = _base_year_observations(observations)
+    observed = _base_year_observations(observations, targets["base_year"])
     targets = targets.join(observed, on=["region_code", "indicator_key", "base_year"], how="left")
     return targets
 
 
-def _base_year_observations(observations: pl.DataFrame | None) -> pl.DataFrame:
+def _base_year_observations(observations: pl.DataFrame | None, base_years: pl.Series) -> pl.DataFrame:
     schema = {"region_code": pl.String, "indicator_key": pl.String, "base_year": pl.Int32,
               "_observed_baseline": pl.Float64}
     if observations is None or observations.height == 0:
         return pl.DataFrame(schema=schema)
+    # Only the base years are wanted: choosing among a few years' observations is cheaper than among all.
     return (
-        chosen(observations)
+        chosen(observations.filter(pl.col("year").is_in(base_years.unique().implode())))
         .select("region_code", "indicator_key", pl.col("year").alias("base_year"),
                 pl.col("value").alias("_observed_baseline"))
         .cast(schema)
@@ -230,13 +232,15 @@ def _base_year_observations(observations: pl.DataFrame | None) -> pl.DataFrame:
 
 def chosen(observations: pl.DataFrame, value_types: tuple[str, ...] = LEVEL_TYPES) -> pl.DataFrame:
     """The chosen observations of these value types (NULL counts as a level), one per region x indicator
-    x year, the best-ranked source first."""
+    x year, the best-ranked source first (of equally ranked ones, the first in ``observations``); in
+    source rank order, then in the order of ``observations``. Rows of other region x indicator x years
+    do not change which row is chosen for one: ``observations`` may be filtered first."""
     of_type = pl.col("value_type").is_in(value_types)
     if "level" in value_types:
         of_type = of_type | pl.col("value_type").is_null()
     return (
         observations.filter(pl.col("is_chosen") & of_type)
-        .sort("source_rank", nulls_last=True)
+        .sort("source_rank", nulls_last=True, maintain_order=True)
         .unique(["region_code", "indicator_key", "year"], keep="first", maintain_order=True)
     )
 
@@ -282,15 +286,18 @@ def _resolve(targets: pl.DataFrame) -> pl.DataFrame:
     unresolved = (
         pl.when(pl.col("value_type").is_in(NOT_ASSESSABLE))
         .then(pl.lit("value type not assessable"))
-        .when(pl.col("measure").is_in(["rate", "rate_total"]) & (spelled(pl.col("unit")).fill_null("%") != "%"))
+        .when(pl.col("measure").is_in(["rate", "rate_total"]) & pl.col("_not_percent"))
         .then(pl.lit("rate target without a % unit"))
         .when(resolved_change & pl.col("value_type").is_in(CHANGE_TYPES) & pl.col("baseline_value").is_null())
         .then(pl.lit("no baseline"))
         .when(pl.col("region_code").is_null())
         .then(pl.lit("region not in reference"))
     )
+    # Whether the figure's unit is other than % (spelled once per distinct unit).
+    not_percent = spelled(pl.col("unit")).fill_null("%") != "%"
     return (
-        targets.with_columns(measure.alias("measure"))
+        targets.pipe(per_distinct, ["unit"], lambda units: units.with_columns(not_percent.alias("_not_percent")))
+        .with_columns(measure.alias("measure"))
         .with_columns(
             baseline_value.alias("baseline_value"),
             baseline_source.alias("baseline_source"),
