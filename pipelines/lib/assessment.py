@@ -228,9 +228,11 @@ def _growth_observations(observations: pl.DataFrame, catalog: pl.DataFrame) -> p
     <quantity>_growth, after <quantity>'s own change_pct figures); a level indicator's change_pct
     observations are its growth.
     """
-    rate_keys = catalog.filter(pl.col("value_kind") == RATE_KIND).select("indicator_key")
-    rates = chosen(observations, (*LEVEL_TYPES, "change_pct")).join(rate_keys, on="indicator_key", how="semi")
-    changes = chosen(observations, ("change_pct",)).join(rate_keys, on="indicator_key", how="anti")
+    rate_keys = catalog.filter(pl.col("value_kind") == RATE_KIND)["indicator_key"]
+    # Split by indicator before choosing: chosen() then sorts a few rate indicators' rows, not all levels.
+    of_rate = pl.col("indicator_key").is_in(rate_keys.implode()).fill_null(False)
+    rates = chosen(observations.filter(of_rate), (*LEVEL_TYPES, "change_pct"))
+    changes = chosen(observations.filter(~of_rate), ("change_pct",))
     return pl.concat([
         rates.with_columns(pl.col("indicator_key").alias("base_key"), pl.lit(0).alias("preference")),
         changes.with_columns(pl.col("indicator_key").alias("base_key"), pl.lit(0).alias("preference")),
