@@ -27,6 +27,15 @@ def test_find_all_ignores_quotes_and_bracket_width(matcher):
     assert matcher.find_all("每千人口执业（助理）医师数达到3.2人")[0].key == "doctors_per_1000"
 
 
+@pytest.mark.parametrize("opening, closing", [("“", "”"), ('"', '"'), ("「", "」"), ("", ""), ("‘", "")])
+def test_find_all_takes_any_quote_or_none_where_a_name_has_one(matcher, opening, closing):
+    # 省级“两化”融合示范试点企业 is an alias: its quotes may be of any kind, or left out, one by one.
+    text = f"全市{opening}两化{closing}融合示范试点企业12家,省级{opening}两化{closing}融合示范试点企业5家"
+    mentions = matcher.find_all(text)
+    assert [m.key for m in mentions] == ["provincial_two_integration_demo_enterprises_new"]
+    assert text[mentions[0].start:mentions[0].end] == f"省级{opening}两化{closing}融合示范试点企业"
+
+
 def test_match_repairs_lost_characters(matcher):
     assert matcher.match("常住人口城化率(%").key == "urbanization_rate_resident"
     assert matcher.match("居民人均可支配收入比").key == "urban_rural_income_ratio"

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
-from itertools import pairwise, repeat
+from itertools import pairwise, product, repeat
 
+import ahocorasick
 import polars as pl
 from rapidfuzz.distance import LCSseq
 
@@ -21,7 +23,6 @@ from pipelines.lib.reference import indicator_names
 
 # Characters that vary between sources of the same name: quotes and bracket widths.
 _QUOTES = "\"“”'‘’「」『』"
-_QUOTE_CLASS = "[" + re.escape(_QUOTES) + "]?"
 _OPEN, _CLOSE = "(（[【", ")）]】"
 _SPACE = re.compile(r"\s+")
 _BRACKETED = re.compile(r"[(（\[【][^()（）\[\]【】]*[)）\]】]")
@@ -60,6 +61,33 @@ def _searchable_form(name: str) -> str:
     return _SPACE.sub("", name).translate(_ONE_QUOTE).translate(_HALF_BRACKETS)
 
 
+def _written_as(ch: str) -> tuple[str, ...]:
+    """What a text may write for character ``ch`` of a searchable name ("": nothing, a quote is optional)."""
+    if ch == '"':
+        return ("", *_QUOTES)
+    if ch in _OPEN:
+        return ("(", "（")
+    if ch in _CLOSE:
+        return (")", "）")
+    return (ch,)
+
+
+def _spellings(name: str) -> Iterator[str]:
+    """Every text the trie regex accepts for a searchable name."""
+    return ("".join(chars) for chars in product(*map(_written_as, name)))
+
+
+def _start_finder(names: Iterable[str]) -> ahocorasick.Automaton:
+    """An Aho-Corasick automaton over every spelling of ``names``, each spelling's value its length."""
+    automaton = ahocorasick.Automaton()
+    for name in names:
+        for spelling in _spellings(name):
+            if spelling:
+                automaton.add_word(spelling, len(spelling))
+    automaton.make_automaton()
+    return automaton
+
+
 _ROOT_BUCKET = 12  # first-level branches per character class at the root of the trie
 
 
@@ -77,13 +105,10 @@ def _trie_pattern(names: list[str]) -> str:
         node[""] = True
 
     def char_pattern(ch: str) -> str:
-        if ch == '"':
-            return _QUOTE_CLASS
-        if ch in _OPEN:
-            return "[(（]"
-        if ch in _CLOSE:
-            return "[)）]"
-        return re.escape(ch)
+        forms = _written_as(ch)
+        if forms == (ch,):
+            return re.escape(ch)
+        return "[" + "".join(map(re.escape, filter(None, forms))) + "]" + ("?" if "" in forms else "")
 
     def build(node: dict) -> str:
         branches = [char_pattern(ch) + build(child) for ch, child in node.items() if ch]
@@ -95,13 +120,10 @@ def _trie_pattern(names: list[str]) -> str:
 
     def first(ch: str, child: dict) -> set[str] | None:
         """The characters a branch's match can start with; None when it can match nothing at all."""
-        if ch in _OPEN:
-            return set("(（")
-        if ch in _CLOSE:
-            return set(")）")
-        if ch != '"':
-            return {ch}
-        found = set(_QUOTES)  # an optional quote: what follows it may start the match too
+        forms = set(_written_as(ch))
+        if "" not in forms:
+            return forms
+        found = forms - {""}  # an optional quote: what follows it may start the match too
         if "" in child or not any(child):
             return None
         for next_ch, grandchild in child.items():
@@ -205,6 +227,8 @@ class IndicatorMatcher:
         # Quotes may or may not appear in the text: the pattern makes them optional.
         pattern = _trie_pattern(sorted(searchable))
         self._regex = re.compile(f"(?=({pattern}))")
+        # Where a name can start (a superset of where the regex matches), found in one pass in C.
+        self._starts = _start_finder(searchable) if searchable else None
         # Character index for fuzzy matching: which names contain each character.
         self._fuzzy_names = [n for n in lookup if len(n) >= _FUZZY_MIN_NAME]
         # Each name's distinct characters as bits (one bit per character of the catalog's names): how many
@@ -240,7 +264,10 @@ class IndicatorMatcher:
 
     def find_all(self, text: str) -> list[IndicatorMention]:
         """Every catalog name in ``text``: longest first, non-overlapping, in text order."""
-        found = [(m.start(1), m.end(1)) for m in self._regex.finditer(text) if m.end(1) > m.start(1)]
+        # The regex tried only where some spelling of a name starts: the same matches as trying it everywhere.
+        starts = sorted({end - length + 1 for end, length in self._starts.iter(text)}) if self._starts else ()
+        found = [(m.start(1), m.end(1)) for start in starts
+                 if (m := self._regex.match(text, start)) is not None and m.end(1) > m.start(1)]
         found.sort(key=lambda span: (span[0] - span[1], span[0]))
         taken: list[tuple[int, int]] = []
         for start, end in found:
