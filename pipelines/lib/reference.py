@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING
 
 import polars as pl
 
+from pipelines.lib.frames import per_distinct
 from pipelines.lib.reading import read_analyst_csv
 from pipelines.lib.stage import StageResult
 
@@ -193,24 +194,21 @@ def resolve(frame: pl.DataFrame, text: str | pl.Expr, lookup: pl.DataFrame, *, a
     ``text`` did not resolve ("'鼓楼区' is ambiguous: 320106 (南京市鼓楼区), 350102 (福州市鼓楼区); …")."""
     text = pl.col(text) if isinstance(text, str) else text
     key = next(c for c in lookup.columns if c not in ("match", "ambiguity"))
+
+    def looked_up(texts: pl.DataFrame) -> pl.DataFrame:
+        found = texts.with_columns(match_key(pl.col("_text")).alias("_match")).join(
+            lookup.rename({key: "_key", "ambiguity": "_ambiguity"}), left_on="_match", right_on="match", how="left")
+        return found.select("_text", "_key", *([] if ambiguity is None else [
+            pl.when(pl.col("_ambiguity").is_not_null())
+            .then(pl.format("'{}'{}", pl.col("_text").str.strip_chars(), pl.col("_ambiguity"))).alias("_ambiguity")]))
+
     # Each distinct text is normalized and looked up once (a statistics file repeats a few hundred
     # names over a million rows), then joined back on the text itself.
-    names = (
-        frame.select(text.alias("_text")).unique()
-        .with_columns(match_key(pl.col("_text")).alias("_match"))
-        .join(lookup.rename({key: "_key", "ambiguity": "_ambiguity"}), left_on="_match", right_on="match",
-              how="left")
-    )
-    resolved = (
-        frame.with_columns(text.alias("_text"))
-        .join(names, on="_text", how="left", maintain_order="left", nulls_equal=True)
-        .with_columns(pl.col("_key").alias(alias))
-    )
+    resolved = frame.with_columns(text.alias("_text")).pipe(per_distinct, ["_text"], looked_up).with_columns(
+        pl.col("_key").alias(alias))
     if ambiguity is not None:
-        resolved = resolved.with_columns(
-            pl.when(pl.col("_ambiguity").is_not_null())
-            .then(pl.format("'{}'{}", text.str.strip_chars(), pl.col("_ambiguity"))).alias(ambiguity))
-    return resolved.drop("_text", "_match", "_key", "_ambiguity")
+        resolved = resolved.with_columns(pl.col("_ambiguity").alias(ambiguity))
+    return resolved.drop("_text", "_key", "_ambiguity", strict=False)
 
 
 def resolve_region(frame: pl.DataFrame, text: str | pl.Expr, regions: pl.DataFrame, *,
