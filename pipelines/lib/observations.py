@@ -152,12 +152,14 @@ def _published(*texts: pl.Expr) -> pl.Expr:
     return years.list.max()
 
 
-def _reasons(*checks: tuple[pl.Expr, pl.Expr]) -> pl.Expr:
-    """'; '-joined messages of the failed checks (null when every check passed)."""
-    # concat_str skips the passed checks' nulls (a list per row would cost more); "" when none failed.
-    joined = pl.concat_str([pl.when(failed).then(message) for failed, message in checks], separator="; ",
+def _checked(frame: pl.DataFrame, *checks: tuple[pl.Expr, pl.Expr]) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """The rows that pass every check, and the rows that fail one with ``reason``: the '; '-joined messages
+    of the checks they fail (each message is non-null where its check fails). The messages are built for
+    the failing rows only: a few hundred of a million, where building them all cost more than the checks."""
+    frame = frame.with_columns(pl.any_horizontal([failed.fill_null(False) for failed, _ in checks]).alias("_failed"))
+    reason = pl.concat_str([pl.when(failed).then(message) for failed, message in checks], separator="; ",
                            ignore_nulls=True)
-    return pl.when(joined != "").then(joined)
+    return frame.filter(~pl.col("_failed")), frame.filter(pl.col("_failed")).with_columns(reason.alias("reason"))
 
 
 def _catalog(catalog: pl.DataFrame) -> pl.DataFrame:
@@ -209,9 +211,10 @@ def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
         pl.when(pl.col("value_type") == "change_pp").then(pl.when(pl.col("_percent_indicator")).then("_number"))
         .otherwise("_scaled").alias("_converted"))
     shown_indicator = pl.coalesce("indicator_text", pl.col("indicator_key").cast(pl.String))
-    garbled = pl.any_horizontal([pl.col(c).str.contains("\ufffd").fill_null(False)
+    garbled = pl.any_horizontal([pl.col(c).str.contains("\ufffd", literal=True).fill_null(False)
                                  for c in ("region_text", "indicator_text", "value_raw", "unit", "year")])
-    frame = frame.with_columns(_reasons(
+    good, refused = _checked(
+        frame,
         (garbled, pl.lit("garbled characters (U+FFFD): the file was saved in another encoding than it was read "
                          "with; re-save it as UTF-8")),
         (pl.col("region_code").is_null(), pl.coalesce(
@@ -230,12 +233,13 @@ def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
         (pl.col("_number").is_null(), pl.lit("value '") + pl.col("value_raw") + "' is not a number"),
         (pl.col("_number").is_not_null() & pl.col("indicator_key").is_not_null() & pl.col("_converted").is_null(),
          _unit_message(pl.col("_unit").fill_null(""))),
-    ).alias("reason"), pl.concat_str([pl.col("region_text"), shown_indicator, pl.col("year"), pl.col("value_raw"),
-                                      pl.col("unit")], separator=" | ", ignore_nulls=True).alias("raw"))
+    )
+    raw_row = pl.concat_str([pl.col("region_text"), shown_indicator, pl.col("year"), pl.col("value_raw"),
+                             pl.col("unit")], separator=" | ", ignore_nulls=True)
     estimate = pl.any_horizontal([pl.col(c).str.contains("预计").fill_null(False)
                                   for c in ("source", "indicator_text", "quote")])
     # A file names a few sources over thousands of rows: each source's kind and year are read once.
-    good = frame.filter(pl.col("reason").is_null()).with_columns(estimate.alias("_estimate")).pipe(
+    good = good.with_columns(estimate.alias("_estimate")).pipe(
         per_distinct, ["source", "source_file", "_estimate"], lambda sources: sources.with_columns(
             _source_kind(pl.col("source"), pl.col("_estimate")).alias("source_kind"),
             _published(pl.col("source"), pl.col("source_file")).alias("published")))
@@ -249,7 +253,7 @@ def _from_statistics(raw: pl.DataFrame, catalog: pl.DataFrame,
         pl.col("source_kind").replace_strict(SOURCE_RANKS, return_dtype=pl.Int32).alias("source_rank"),
         "source_file", "location", "source_url", pl.col("quote").alias("evidence"), "published", "order",
     ).cast(_CANDIDATE)
-    return rows, _rejected(frame.filter(pl.col("reason").is_not_null()), "normalize")
+    return rows, _rejected(refused.with_columns(raw_row.alias("raw")), "normalize")
 
 
 def _indicators(texts: pl.DataFrame, catalog: pl.DataFrame) -> pl.DataFrame:
@@ -330,7 +334,8 @@ def _from_facts(facts: pl.DataFrame, documents: pl.DataFrame, catalog: pl.DataFr
         ("line " + pl.col("line").cast(pl.String)).alias("location"),
         pl.col("evidence").alias("raw"),
     )
-    frame = frame.with_columns(_reasons(
+    good, refused = _checked(
+        frame,
         (pl.col("region").is_not_null() & pl.col("region_code").is_null(), pl.coalesce(
             pl.col("region_ambiguity") + " (named in the text): the figure cannot be tied to a region code",
             pl.lit("region '") + pl.col("region") + "' named in the text is not in reference/regions.csv (a "
@@ -346,8 +351,7 @@ def _from_facts(facts: pl.DataFrame, documents: pl.DataFrame, catalog: pl.DataFr
         (pl.col("value").is_null(), pl.lit("the figure has no value")),
         (pl.col("value").is_not_null() & pl.col("indicator_name").is_not_null() & measured
          & pl.col("_converted").is_null(), _unit_message(pl.col("unit").fill_null(""))),
-    ).alias("reason"))
-    good = frame.filter(pl.col("reason").is_null())
+    )
     kind = (pl.when(pl.col("kind") == "estimate").then(pl.lit("work_report_estimate"))
             .when(pl.col("doc_type") == "bulletin").then(pl.lit("bulletin"))
             .otherwise(pl.lit("plan_retrospective")))
@@ -358,7 +362,7 @@ def _from_facts(facts: pl.DataFrame, documents: pl.DataFrame, catalog: pl.DataFr
         "source_file", "location", pl.lit(None, pl.String).alias("source_url"), "evidence",
         _published(pl.col("_title"), pl.col("source_file")).alias("published"), "order",
     ).cast(_CANDIDATE)
-    return rows, _rejected(frame.filter(pl.col("reason").is_not_null()), "normalize")
+    return rows, _rejected(refused, "normalize")
 
 
 # --- duplicates within one file -----------------------------------------------------------------
