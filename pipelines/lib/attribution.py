@@ -10,6 +10,8 @@ Lists (A、B均达100%, A和B分别达到X、Y, 城乡居民收入分别达X、Y
 from __future__ import annotations
 
 import re
+import sys
+from bisect import bisect_right
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -62,7 +64,11 @@ def spans(pattern: re.Pattern, text: str, start: int, end: int) -> list[tuple[in
 
 
 def span_of(pieces: list[tuple[int, int]], pos: int) -> tuple[int, int]:
-    return next(((a, b) for a, b in pieces if a <= pos < b), (pos, pos + 1))
+    """The piece holding ``pos`` (pieces in order, not overlapping, as ``spans`` cuts them), else pos alone."""
+    at = bisect_right(pieces, (pos, sys.maxsize)) - 1  # the last piece that starts at or before pos
+    if at >= 0 and pos < pieces[at][1]:
+        return pieces[at]
+    return pos, pos + 1
 
 
 class Attributor:

@@ -89,20 +89,24 @@ class Quantity:
     value_end: int = -1  # end of the digits of the value (the span start:value_end is the value itself)
 
 
+_WHITESPACE = re.compile(r"\s+")
+
+
 def compact(line: str) -> tuple[str, list[int]]:
     """The line without whitespace (kept as one space between two digits) and each character's origin."""
     out: list[str] = []
     origin: list[int] = []
-    for m in re.finditer(r"\s+|[^\s]+", line):
-        piece = m.group()
-        if piece.isspace():
-            before, after = line[m.start() - 1: m.start()], line[m.end(): m.end() + 1]
-            if before.isdigit() and after.isdigit():
-                out.append(" ")
-                origin.append(m.start())
-            continue
-        out.append(piece)
-        origin.extend(range(m.start(), m.end()))
+    kept_from = 0  # the text between whitespace runs is kept whole
+    for m in _WHITESPACE.finditer(line):
+        start, end = m.span()
+        out.append(line[kept_from:start])
+        origin.extend(range(kept_from, start))
+        if line[start - 1:start].isdigit() and line[end:end + 1].isdigit():
+            out.append(" ")
+            origin.append(start)
+        kept_from = end
+    out.append(line[kept_from:])
+    origin.extend(range(kept_from, len(line)))
     return "".join(out), origin
 
 
@@ -129,7 +133,17 @@ def find_quantities(text: str) -> list[Quantity]:
     """Every figure in a compact line, with years and dates left out."""
     found: list[Quantity] = []
     for m in FIGURE.finditer(text):
-        if m.group("struct"):
+        # The branches exclude each other: the common one (a number) is asked first.
+        num = m.group("num")
+        if num is not None:
+            if is_year(num) and (m.group("unit") or m.group("unit_lo") or "年") == "年":
+                continue
+            if text[m.end("num"):m.end("num") + 1] in ("月", "日", "号"):
+                continue
+            unit = spell(m.group("unit") or m.group("unit_lo") or "")
+            form = "range" if m.group("num_hi") else "number"
+            found.append(Quantity(m.start(), m.end(), float(num.replace(",", "")), unit, form, 0, m.end("num")))
+        elif m.group("struct"):
             pos = m.start()
             for i, part in enumerate(m.group("struct").split(":")):
                 found.append(Quantity(pos, pos + len(part), float(part), "%", "structure", i, pos + len(part)))
@@ -147,15 +161,6 @@ def find_quantities(text: str) -> list[Quantity]:
             if value is not None:
                 found.append(Quantity(m.start("cn"), m.end(), value, spell(m.group("cn_unit")), "number", 0,
                                       m.end("cn")))
-        else:
-            num = m.group("num")
-            if is_year(num) and (m.group("unit") or m.group("unit_lo") or "年") == "年":
-                continue
-            if text[m.end("num"):m.end("num") + 1] in ("月", "日", "号"):
-                continue
-            unit = spell(m.group("unit") or m.group("unit_lo") or "")
-            form = "range" if m.group("num_hi") else "number"
-            found.append(Quantity(m.start(), m.end(), float(num.replace(",", "")), unit, form, 0, m.end("num")))
     return found
 
 

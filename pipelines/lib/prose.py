@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from pipelines.lib.attribution import Attributor, Segments, span_of
 from pipelines.lib.extract_context import ExtractionContext
@@ -270,6 +271,7 @@ class ProseExtractor:
         return kind, year
 
 
+@lru_cache(maxsize=4096)  # the words between an indicator and its figure repeat (达到, 增长, 年均增长)
 def _verb_zone(before: str) -> str:
     """The words that bind a figure: 分别达到300家和800家 gives 800 the verb before 300."""
     first = re.search(r"\d", before)

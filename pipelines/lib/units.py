@@ -170,6 +170,7 @@ def _base_of(unit: str) -> str:
     return _spelled_and_base(unit)[1] or "" if unit else ""
 
 
+@lru_cache(maxsize=4096)  # asked for every candidate indicator of every figure, of a few hundred unit pairs
 def units_compatible(written: str, catalog: str) -> bool:
     """Whether a figure written in ``written`` can be a value of an indicator measured in ``catalog``:
     the same base, the same kind of thing (a counting word, money, area), or a per-unit figure
@@ -195,6 +196,7 @@ def figure_unit(value_type: str, written: str, catalog: str) -> str:
     return catalog_wording(written, catalog)
 
 
+@lru_cache(maxsize=4096)  # asked for every figure, of a few dozen unit pairs
 def catalog_wording(written: str, catalog: str) -> str:
     """A written unit as the catalog words it, magnitude kept: a bare magnitude takes the catalog's
     unit (3亿 of an indicator in 万元: 亿元), a counting word the catalog's counting word (万张 -> 万个
