@@ -432,8 +432,52 @@ def test_no_suite_frame_outlives_its_validation(small_warehouse, monkeypatch):
     with wh.connect() as con:
         outcome = validate_warehouse(con, run_id="run-1", docs_dir=None, found_at=datetime(2026, 1, 1))
     gc.collect()
-    assert len(handed) == len(outcome.suites) == len(suite_names())
+    # One frame per suite, and one more for the suites with whole-table (uniqueness) expectations.
+    with_whole = [n for n in suite_names() if gx_validation._split(load_suite(n))[1]["expectations"]]
+    assert len(outcome.suites) == len(suite_names()) and len(handed) == len(suite_names()) + len(with_whole) > 9
     assert [ref() for ref in handed] == [None] * len(handed)
+
+
+def test_rows_that_passed_before_are_not_judged_again_and_broken_ones_always_are(small_warehouse, tmp_path,
+                                                                                monkeypatch):
+    """With a memo folder, a second validation hands GX only the rows it has not seen pass (the broken
+    ones, a changed one), and finds and records exactly what a validation of every row finds."""
+    wh, _ = small_warehouse
+    judged = []
+
+    def tracked(frame: pl.DataFrame):
+        if {"yoy_ratio", "is_chosen"} & set(frame.columns):  # the observation suite's (by row, whole table)
+            judged.append(frame.height)
+        return pandas_frame(frame)
+
+    monkeypatch.setattr(gx_validation, "pandas_frame", tracked)
+    memo, found = tmp_path / "memo", datetime(2026, 1, 1)
+
+    def validate(run_id: str, memo_dir: Path | None):
+        judged.clear()
+        with wh.connect() as con:
+            outcome = validate_warehouse(con, run_id=run_id, docs_dir=None, found_at=found, memo_dir=memo_dir)
+            issues = con.execute("SELECT check_name, region_code, year, detail FROM validation_issue WHERE run_id = ? "
+                                 "ORDER BY ALL", [run_id]).fetchall()
+        suites = {s.table: (s.expectations, s.failures.drop("run_id", "_row")) for s in outcome.suites}  # _row: in the frame judged
+        return suites, issues, list(judged)
+
+    everything, all_issues, _ = validate("run-1", None)
+    first, first_issues, _ = validate("run-2", memo)
+    second, second_issues, frames = validate("run-3", memo)
+    for table, (expectations, failures) in everything.items():
+        for other in (first, second):
+            assert other[table][0].equals(expectations) and other[table][1].equals(failures), table
+    assert first_issues == second_issues == all_issues and len(all_issues) == 5
+    # The second time the observation suite is handed only the rows that failed (4: x6.2, a warning; 5, 6, 7),
+    # not rows 2 and 3, which passed; the whole-table checks (uniqueness) get all six.
+    assert frames == [4, 6]
+
+    # A row that changes is judged again.
+    with wh.connect() as con:
+        con.execute("UPDATE observation SET value = 2000 WHERE location = 'row 3'")
+    third, third_issues, frames = validate("run-4", memo)
+    assert frames == [5, 6] and len(third_issues) == len(all_issues) + 2  # out of range, and 41 -> 2000 implausible
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium to open the page")

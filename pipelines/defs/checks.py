@@ -22,6 +22,7 @@ import polars as pl
 from pipelines.defs.resources import PlanwatchResource
 from pipelines.lib import schemas
 from pipelines.lib.gx_validation import SuiteResult, load_suite, suite_names, validate_warehouse
+from pipelines.lib.parquet_cache import cache_dir
 from pipelines.lib.reference import load_catalog
 from pipelines.lib.stage import StageResult
 
@@ -101,8 +102,10 @@ def warehouse_validation(context: dg.AssetExecutionContext, planwatch: Planwatch
     """Great Expectations suites on the staging warehouse: issues recorded, broken rows quarantined,
     alerts on them held; Data Docs rebuilt in <warehouse>/data_docs/."""
     docs_dir = planwatch.paths.data_docs_dir
+    memo_dir = cache_dir(planwatch.paths.warehouse_dir, "validation")  # rows that passed before (gx_validation.PassedRows)
     with planwatch.warehouse.connect() as con:
-        outcome = validate_warehouse(con, run_id=context.run.run_id, docs_dir=docs_dir, found_at=datetime.now())
+        outcome = validate_warehouse(con, run_id=context.run.run_id, docs_dir=docs_dir, found_at=datetime.now(),
+                                     memo_dir=memo_dir)
     errors = sum(s.failures.filter(pl.col("severity") == "error").height for s in outcome.suites)
     if errors or outcome.quarantined_issues:
         context.log.warning(f"{errors + outcome.quarantined_issues} broken row(s): alerts on them are held")

@@ -25,6 +25,13 @@ What a run judges: the rows it wrote and the rows it stands on, never the whole 
 - assessment, rejected_row: this run's rows (run_id).
 - alert: the rows the previous run wrote (last_run_id). Alerts are written after validation, so
   each run judges what the run before it wrote.
+Within that, a row that already passed a suite's row-by-row expectations, unchanged in every column the
+suite reads (its join columns too: the previous year's value, a key found in its table), under the same
+suite, frame SQL, parameters, code, GX and polars, would pass again: ``PassedRows`` keeps the 64-bit hashes
+of such rows under <warehouse>/cache/validation/, and they are not handed to GX again (at national size
+that is 1.2 M chosen observations a night). A row that failed is never kept, so it is judged, reported
+and quarantined in every run that has it, exactly as without the memo; uniqueness (a property of the
+whole table) is always judged on every row, as a second checkpoint "<table>.whole_table".
 A row of the past that no run writes or stands on any more is judged by the run that wrote it and
 never again: a broken one is reported once (one rejected_row, one issue) and holds alerts in that
 run only, instead of adding both every night and holding its target's alerts forever. A broken
@@ -51,6 +58,7 @@ from pipelines.config import EXPECTATIONS_DIR
 from pipelines.lib import schemas
 from pipelines.lib.documents import DOC_TYPES
 from pipelines.lib.observations import SOURCE_RANKS
+from pipelines.lib.parquet_cache import ParquetCache, code_digest
 from pipelines.lib.reference import PERIODS
 from pipelines.lib.targets import TARGET_KINDS
 from pipelines.lib.warehouse import Warehouse
@@ -62,19 +70,33 @@ YOY_VALUE_KINDS = ("level", "share", "ratio")  # stocks, shares, ratios: counts 
 
 # The frame each suite validates: whole current-state tables, the history rows this run wrote or
 # stands on ($run_id; see the module docstring).
+# Referential checks compare a key with the same key found by a join (GX would otherwise copy a list of
+# every region code / document id into each expectation's configuration, many times per suite: 15 s).
+def _known(table: str, key: str, alias: str) -> str:
+    return f"LEFT JOIN (SELECT DISTINCT {key} AS {alias} FROM {table}) ON {alias} = "
+
+
 FRAMES = {
-    "region": "SELECT *, 'reference/regions.csv' AS _source_file, 'region ' || region_code AS _location FROM region",
+    "region": "SELECT region.*, _parent_in_table, 'reference/regions.csv' AS _source_file, "
+              "'region ' || region.region_code AS _location FROM region "
+              + _known("region", "region_code", "_parent_in_table") + "region.parent_code",
     "indicator": "SELECT *, 'reference/indicators.csv' AS _source_file, 'indicator ' || indicator_key AS _location "
                  "FROM indicator",
-    "document": "SELECT *, file AS _source_file, 'whole document' AS _location FROM document",
-    "extracted_fact": "SELECT *, doc AS _source_file, 'line ' || line AS _location FROM extracted_fact",
+    "document": "SELECT document.*, _region_in_table, file AS _source_file, 'whole document' AS _location FROM document "
+                + _known("region", "region_code", "_region_in_table") + "document.region_code",
+    "extracted_fact": "SELECT f.*, _doc_in_table, _region_in_table, doc AS _source_file, 'line ' || line AS _location "
+                      "FROM extracted_fact f " + _known("document", "doc_id", "_doc_in_table") + "f.doc_id "
+                      + _known("region", "region_code", "_region_in_table") + "f.region_code",
     "target": """
-        SELECT t.*, i.value_kind, d.file AS _source_file, 'line ' || t.line AS _location
-        FROM target t LEFT JOIN indicator i USING (indicator_key) LEFT JOIN document d USING (doc_id)""",
+        SELECT t.*, i.value_kind, _doc_in_table, _region_in_table, d.file AS _source_file, 'line ' || t.line AS _location
+        FROM target t LEFT JOIN indicator i USING (indicator_key) LEFT JOIN document d USING (doc_id) """
+              + _known("document", "doc_id", "_doc_in_table") + "t.doc_id "
+              + _known("region", "region_code", "_region_in_table") + "t.region_code",
     "observation": """
         -- not materialized: each use reads only the columns it needs (materialized, all of them twice)
         WITH o AS NOT MATERIALIZED (
-            SELECT o.*, i.value_kind FROM observation o LEFT JOIN indicator i USING (indicator_key)),
+            SELECT o.*, i.value_kind, _region_in_table FROM observation o LEFT JOIN indicator i USING (indicator_key) """
+                   + _known("region", "region_code", "_region_in_table") + """o.region_code),
         judged AS (
             SELECT region_code, indicator_key, value_type, year, value FROM o
             WHERE is_chosen AND value_type = 'level' AND list_contains($yoy_kinds, value_kind))
@@ -149,9 +171,7 @@ def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
         "concentration_min": schemas.CONCENTRATION_RANGE[0], "concentration_max": schemas.CONCENTRATION_RANGE[1],
         "change_pct_floor": schemas.CHANGE_PCT_FLOOR,
         "yoy_min": 1 / YOY_FACTOR, "yoy_max": YOY_FACTOR,
-        "region_codes": keys("SELECT region_code FROM region WHERE region_code IS NOT NULL"),
         "indicator_keys": keys("SELECT indicator_key FROM indicator WHERE indicator_key IS NOT NULL"),
-        "doc_ids": keys("SELECT doc_id FROM document WHERE doc_id IS NOT NULL"),
         "region_levels": list(schemas.REGION_LEVELS), "directions": list(schemas.DIRECTIONS),
         "value_kinds": list(schemas.VALUE_KINDS), "doc_types": list(DOC_TYPES), "periods": list(PERIODS),
         "fact_kinds": list(schemas.FACT_KINDS), "value_types": list(schemas.VALUE_TYPES),
@@ -187,11 +207,10 @@ def _context(docs_dir: Path | None):
 
 
 def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | None = None,
-               names: list[str] | None = None) -> tuple[list[SuiteResult], Path | None]:
-    """Run every suite (or ``names``) on the staging warehouse; with ``docs_dir``, rebuild Data Docs there."""
-    import great_expectations as gx
-    from great_expectations.core.run_identifier import RunIdentifier
-
+               names: list[str] | None = None, memo_dir: Path | None = None) -> tuple[list[SuiteResult], Path | None]:
+    """Run every suite (or ``names``) on the staging warehouse; with ``docs_dir``, rebuild Data Docs there.
+    With ``memo_dir``, rows that passed a suite's row-by-row expectations before, unchanged, are not
+    judged again (``PassedRows``)."""
     context = _context(docs_dir)
     source = context.data_sources.add_pandas("warehouse")
     parameters = suite_parameters(con)
@@ -199,31 +218,106 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
     for name in names or suite_names():
         spec = load_suite(name)
         frame = table_frame(con, name, run_id=run_id)
-        batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole table")
-        suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=spec["expectations"],
-                                                       meta=spec.get("meta", {})))
-        if len(suite.expectations) != len(spec["expectations"]):  # GX logs and skips one it cannot build
-            raise ValueError(f"expectations/{name}.json: {len(spec['expectations']) - len(suite.expectations)} "
-                             "expectation(s) could not be built; see the log above")
-        validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
-        checkpoint = context.checkpoints.add(gx.Checkpoint(
-            name=name, validation_definitions=[validation], result_format={"result_format": "COMPLETE"}))
-        # GX copies its frame for every row condition and metric: hand it only the columns the suite reads;
-        # the whole row stays in ``frame`` for the failing rows' raw. Same rows in the same order, so GX's
-        # row indexes point into it.
-        data = pandas_frame(frame.select(suite_columns(spec, frame.columns)))
-        outcome = checkpoint.run(batch_parameters={"dataframe": data},
-                                 expectation_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
-        del data
-        forget_batches(source)
-        results.append(_suite_result(name, frame, next(iter(outcome.run_results.values())), run_id=run_id))
-        del frame, outcome  # one table's frames at a time
+        by_row, whole = _split(spec)
+        memo = PassedRows.of(memo_dir, name, spec, parameters) if memo_dir is not None else None
+        hashes = _row_hashes(frame, suite_columns(by_row, frame.columns))
+        to_judge = ~hashes.is_in(memo.passed().implode()) if memo is not None else pl.Series([True] * frame.height, dtype=pl.Boolean)
+        judged = frame.filter(to_judge)
+        parts = [_validate(context, source, name, by_row, judged, parameters, run_id=run_id)]
+        if whole["expectations"]:  # uniqueness is a property of the whole table: always all of it
+            parts.append(_validate(context, source, f"{name}.whole_table", whole, frame, parameters,
+                                   run_id=run_id, table=name))
+        if memo is not None:
+            failed = hashes.filter(to_judge).gather(parts[0].failures["_row"].unique())
+            memo.store(hashes.filter(~hashes.is_in(failed.implode())))
+        results.append(_merged(name, spec, parts))
+        del frame, judged  # one table's frames at a time
     index = None
     if docs_dir is not None:
         shutil.rmtree(docs_dir, ignore_errors=True)  # one site per run: no stale pages of earlier runs
         context.build_data_docs(site_names=[DOCS_SITE])
         index = docs_dir / "index.html"
     return results, index
+
+
+WHOLE_TABLE_TYPES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+
+
+def _split(spec: dict) -> tuple[dict, dict]:
+    """The suite's expectations judged row by row, and those judged on the whole table (uniqueness)."""
+    whole = [e for e in spec["expectations"] if e["type"] in WHOLE_TABLE_TYPES]
+    by_row = [e for e in spec["expectations"] if e["type"] not in WHOLE_TABLE_TYPES]
+    return {**spec, "expectations": by_row}, {**spec, "expectations": whole}
+
+
+def _row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+    return frame.select(columns).hash_rows(seed=0) if columns else pl.Series(
+        [0] * frame.height, dtype=pl.UInt64)
+
+
+def _validate(context, source, name: str, spec: dict, frame: pl.DataFrame, parameters: dict, *, run_id: str,
+              table: str | None = None) -> SuiteResult:
+    """One GX checkpoint of ``spec`` over ``frame`` (named ``name`` in the Data Docs)."""
+    import great_expectations as gx
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    batch = source.add_dataframe_asset(name).add_batch_definition_whole_dataframe("whole table")
+    suite = context.suites.add(gx.ExpectationSuite(name=name, expectations=spec["expectations"],
+                                                   meta=spec.get("meta", {})))
+    if len(suite.expectations) != len(spec["expectations"]):  # GX logs and skips one it cannot build
+        raise ValueError(f"expectations/{table or name}.json: {len(spec['expectations']) - len(suite.expectations)} "
+                         "expectation(s) could not be built; see the log above")
+    validation = context.validation_definitions.add(gx.ValidationDefinition(name=name, data=batch, suite=suite))
+    checkpoint = context.checkpoints.add(gx.Checkpoint(
+        name=name, validation_definitions=[validation], result_format={"result_format": "COMPLETE"}))
+    # GX copies its frame for every row condition and metric: hand it only the columns the suite reads;
+    # the whole row stays in ``frame`` for the failing rows' raw. Same rows in the same order, so GX's
+    # row indexes point into it.
+    data = pandas_frame(frame.select(suite_columns(spec, frame.columns)))
+    outcome = checkpoint.run(batch_parameters={"dataframe": data},
+                             expectation_parameters=parameters, run_id=RunIdentifier(run_name=run_id))
+    del data
+    forget_batches(source)
+    return _suite_result(table or name, frame, next(iter(outcome.run_results.values())), run_id=run_id)
+
+
+def _merged(table: str, spec: dict, parts: list[SuiteResult]) -> SuiteResult:
+    """The parts of one suite as one result, its expectations in the suite's order."""
+    order = {f"{table}.{e.get('meta', {}).get('check', e['type'])}": i for i, e in enumerate(spec["expectations"])}
+    expectations = pl.concat([p.expectations for p in parts])
+    return SuiteResult(
+        table,
+        expectations.sort(pl.col("check").replace_strict(order, default=len(order)), maintain_order=True),
+        pl.concat([p.failures for p in parts], how="vertical_relaxed"),
+    )
+
+
+@dataclass
+class PassedRows:
+    """The hashes of the rows (the columns a suite reads) that passed its row-by-row expectations, kept
+    under a version of everything the verdict depends on: the suite, the frame's SQL, the parameters,
+    this module's code, GX and polars. Such a row, unchanged, would pass again: it is not judged again.
+    A row that failed is never kept, so it is judged, and reported, in every run that has it."""
+
+    cache: ParquetCache
+
+    @classmethod
+    def of(cls, root: Path, table: str, spec: dict, parameters: dict) -> PassedRows:
+        import great_expectations as gx
+
+        digest = code_digest(__name__, f"passed rows 1|gx {gx.__version__}")
+        for part in (json.dumps(spec, sort_keys=True), FRAMES.get(table, ""), json.dumps(parameters, sort_keys=True,
+                                                                                          default=str)):
+            digest.update(part.encode())
+        return cls(ParquetCache(Path(root) / table, digest.hexdigest()[:16]))
+
+    def passed(self) -> pl.Series:
+        path = self.cache.path("passed")
+        return pl.read_parquet(path)["hash"] if path.exists() else pl.Series("hash", [], dtype=pl.UInt64)
+
+    def store(self, hashes: pl.Series) -> None:
+        self.cache.store("passed", hashes.unique().alias("hash").to_frame())
+        self.cache.prune({"passed"})
 
 
 def suite_columns(spec: dict, frame_columns: list[str]) -> list[str]:
@@ -308,8 +402,9 @@ def _suite_result(table: str, frame: pl.DataFrame, validation, *, run_id: str) -
 
 def _failing_rows(rows: pl.DataFrame, table: str, check: str, severity: str, columns: list[str],
                   notes: str | None, *, run_id: str) -> pl.DataFrame:
+    # Helper columns (a key found by a join, _target_in_table) say nothing the key itself does not.
     shown = pl.concat_str([pl.format("{}={}", pl.lit(c), pl.col(c).cast(pl.String).fill_null("NULL"))
-                           for c in columns], separator=", ")
+                           for c in columns if not c.startswith("_")] or [pl.lit(check)], separator=", ")
     present = [c for c in rows.columns if not c.startswith("_")]
     years = [c for c in ISSUE_YEARS if c in rows.columns]
     return rows.select(
@@ -375,10 +470,10 @@ def record_results(con: duckdb.DuckDBPyConnection, results: list[SuiteResult], *
 
 
 def validate_warehouse(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | None,
-                       found_at: datetime) -> WarehouseValidation:
+                       found_at: datetime, memo_dir: Path | None = None) -> WarehouseValidation:
     """Turn this run's pandera quarantine into issues, run every suite, record what failed, build Data Docs."""
     quarantined = record_quarantine_issues(con, run_id=run_id, found_at=found_at)
-    results, index = run_suites(con, run_id=run_id, docs_dir=docs_dir)
+    results, index = run_suites(con, run_id=run_id, docs_dir=docs_dir, memo_dir=memo_dir)
     issues = record_results(con, results, found_at=found_at)
     pages = {} if docs_dir is None else {
         r.table: page for r in results for page in (docs_dir / "validations" / r.table).rglob("*.html")}
