@@ -38,8 +38,11 @@ figures AS (
            (t.measure = 'cumulative' AND (o.value_type = 'cumulative' OR t.value_kind = 'cumulative')) AS reported_total,
            o.indicator_key = t.indicator_key AS own_indicator
     FROM t
-    JOIN v_observation_chosen o ON o.region_code = t.region_code
-     AND (o.indicator_key = t.indicator_key OR (t.measure = 'rate' AND o.indicator_key = t.indicator_key || '_growth'))
+    -- The series' keys: its own, and for a rate also <key>_growth. Equality on each key (not an OR in the
+    -- join) lets DuckDB hash-join: with the OR it compared every target with every figure of its region.
+    CROSS JOIN LATERAL (SELECT unnest(CASE WHEN t.measure = 'rate' THEN [t.indicator_key, t.indicator_key || '_growth']
+                                           ELSE [t.indicator_key] END) AS series_key) k
+    JOIN v_observation_chosen o ON o.region_code = t.region_code AND o.indicator_key = k.series_key
     LEFT JOIN indicator oi ON oi.indicator_key = o.indicator_key
     WHERE CASE t.measure
             WHEN 'level'      THEN coalesce(o.value_type, 'level') IN ('level', 'ratio') AND o.year >= t.first_year
