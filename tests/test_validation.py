@@ -470,14 +470,30 @@ def test_rows_that_passed_before_are_not_judged_again_and_broken_ones_always_are
             assert other[table][0].equals(expectations) and other[table][1].equals(failures), table
     assert first_issues == second_issues == all_issues and len(all_issues) == 5
     # The second time the observation suite is handed only the rows that failed (4: x6.2, a warning; 5, 6, 7),
-    # not rows 2 and 3, which passed; the whole-table checks (uniqueness) get all six.
-    assert frames == [4, 6]
+    # not rows 2 and 3, which passed; the whole-table checks (uniqueness) only rows whose key repeats: none.
+    assert frames == [4, 0]
 
     # A row that changes is judged again.
     with wh.connect() as con:
         con.execute("UPDATE observation SET value = 2000 WHERE location = 'row 3'")
     third, third_issues, frames = validate("run-4", memo)
-    assert frames == [5, 6] and len(third_issues) == len(all_issues) + 2  # out of range, and 41 -> 2000 implausible
+    assert frames == [5, 0] and len(third_issues) == len(all_issues) + 2  # out of range, and 41 -> 2000 implausible
+
+    # A second chosen figure for row 2's key, and an unchosen copy of row 2's: the whole-table checks get the
+    # rows whose key repeats among the rows their condition selects, and find what a check of every row finds.
+    with wh.connect() as con:
+        con.execute("""INSERT INTO observation BY NAME SELECT * REPLACE ('年鉴' AS source, 'row 8' AS location) FROM
+                       observation WHERE location = 'row 2' UNION ALL BY NAME SELECT * REPLACE (false AS is_chosen,
+                       'row 9' AS location) FROM observation WHERE location = 'row 2'""")
+    unmemoized, unmemoized_issues, _ = validate("run-5", None)
+    fourth, fourth_issues, frames = validate("run-6", memo)
+    # By row: the failing rows 3-7, row 3 twice (its previous year now has two chosen figures); rows 8 and 9
+    # read like row 2, which passed. Whole table: rows 2 and 8 (two chosen), 2 and 9 (the same figure twice).
+    assert frames == [6, 4]
+    assert fourth_issues == unmemoized_issues and {"observation.one_chosen_per_key", "observation.no_duplicate_history"
+                                                   } <= {check for check, *_ in fourth_issues}
+    for table, (expectations, failures) in unmemoized.items():
+        assert fourth[table][0].equals(expectations) and fourth[table][1].equals(failures), table
 
 
 @pytest.mark.skipif(shutil.which("chromium") is None, reason="no chromium to open the page")

@@ -31,7 +31,8 @@ suite, frame SQL, parameters, code, GX and polars, would pass again: ``PassedRow
 of such rows under <warehouse>/cache/validation/, and they are not handed to GX again (at national size
 that is 1.2 M chosen observations a night). A row that failed is never kept, so it is judged, reported
 and quarantined in every run that has it, exactly as without the memo; uniqueness (a property of the
-whole table) is always judged on every row, as a second checkpoint "<table>.whole_table".
+whole table) is judged on the whole table, as a second checkpoint "<table>.whole_table", over the rows
+whose key hash occurs more than once (a key that occurs once cannot break it; equal keys hash alike).
 A row of the past that no run writes or stands on any more is judged by the run that wrote it and
 never again: a broken one is reported once (one rejected_row, one issue) and holds alerts in that
 run only, instead of adding both every night and holding its target's alerts forever. A broken
@@ -43,6 +44,7 @@ is_chosen to the run's choice), and the row stays in the table for whoever wants
 
 from __future__ import annotations
 
+import hashlib
 import json
 import shutil
 from dataclasses import dataclass
@@ -214,19 +216,22 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
     context = _context(docs_dir)
     source = context.data_sources.add_pandas("warehouse")
     parameters = suite_parameters(con)
+    code = PassedRows.code_version() if memo_dir is not None else ""
     results = []
     for name in names or suite_names():
         spec = load_suite(name)
         frame = table_frame(con, name, run_id=run_id)
         by_row, whole = _split(spec)
-        memo = PassedRows.of(memo_dir, name, spec, parameters) if memo_dir is not None else None
+        memo = PassedRows.of(memo_dir, name, spec, parameters, code) if memo_dir is not None else None
         hashes = _row_hashes(frame, suite_columns(by_row, frame.columns))
         to_judge = ~hashes.is_in(memo.passed().implode()) if memo is not None else pl.Series([True] * frame.height, dtype=pl.Boolean)
         judged = frame.filter(to_judge)
         parts = [_validate(context, source, name, by_row, judged, parameters, run_id=run_id)]
-        if whole["expectations"]:  # uniqueness is a property of the whole table: always all of it
-            parts.append(_validate(context, source, f"{name}.whole_table", whole, frame, parameters,
-                                   run_id=run_id, table=name))
+        if whole["expectations"]:  # uniqueness is a property of the whole table: judged on all of it, but
+            # a row whose key occurs once cannot break it, so GX gets the rows whose key hash repeats
+            # (equal keys have equal hashes: nothing is missed; a hash collision only adds a row to judge).
+            parts.append(_validate(context, source, f"{name}.whole_table", whole,
+                                   frame.filter(_repeated_keys(frame, whole)), parameters, run_id=run_id, table=name))
         if memo is not None:
             failed = hashes.filter(to_judge).gather(parts[0].failures["_row"].unique())
             memo.store(hashes.filter(~hashes.is_in(failed.implode())))
@@ -248,6 +253,32 @@ def _split(spec: dict) -> tuple[dict, dict]:
     whole = [e for e in spec["expectations"] if e["type"] in WHOLE_TABLE_TYPES]
     by_row = [e for e in spec["expectations"] if e["type"] not in WHOLE_TABLE_TYPES]
     return {**spec, "expectations": by_row}, {**spec, "expectations": whole}
+
+
+def _repeated_keys(frame: pl.DataFrame, spec: dict) -> pl.Series:
+    """Rows whose key (the columns of any of ``spec``'s expectations) hashes like another row's among the
+    rows its row condition can select."""
+    repeated = pl.Series([False] * frame.height, dtype=pl.Boolean)
+    for expectation in spec["expectations"]:
+        kwargs = expectation["kwargs"]
+        selected = frame.select(_may_select(kwargs.get("row_condition")).alias("_selected"))["_selected"]
+        hashes = _row_hashes(frame, _columns(kwargs)).set(~selected, None)  # not selected: never a repeat
+        repeated |= hashes.is_duplicated() & selected
+    return repeated
+
+
+def _may_select(condition) -> pl.Expr:
+    """The rows a row condition may select: exact for ``column == literal`` and "and" of such; every row
+    for any other condition (a superset is always safe here)."""
+    if not isinstance(condition, dict):
+        return pl.lit(True)
+    if condition.get("type") == "and":
+        return pl.all_horizontal([pl.lit(True), *(_may_select(c) for c in condition.get("conditions", []))])
+    column, value = condition.get("column"), condition.get("parameter")
+    if (condition.get("type") == "comparison" and condition.get("operator") == "==" and isinstance(column, dict)
+            and isinstance(value, (bool, int, float, str))):
+        return (pl.col(column["name"]) == value).fill_null(False)
+    return pl.lit(True)
 
 
 def _row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
@@ -301,11 +332,16 @@ class PassedRows:
 
     cache: ParquetCache
 
-    @classmethod
-    def of(cls, root: Path, table: str, spec: dict, parameters: dict) -> PassedRows:
+    @staticmethod
+    def code_version() -> str:
+        """This module's code (and what it imports), GX and polars: taken once per run."""
         import great_expectations as gx
 
-        digest = code_digest(__name__, f"passed rows 1|gx {gx.__version__}")
+        return code_digest(__name__, f"passed rows 1|gx {gx.__version__}").hexdigest()
+
+    @classmethod
+    def of(cls, root: Path, table: str, spec: dict, parameters: dict, code: str) -> PassedRows:
+        digest = hashlib.sha256(code.encode())
         for part in (json.dumps(spec, sort_keys=True), FRAMES.get(table, ""), json.dumps(parameters, sort_keys=True,
                                                                                           default=str)):
             digest.update(part.encode())
