@@ -52,3 +52,37 @@ def test_current_state_tables_are_rebuilt_from_the_schema(tmp_path):
     wh.publish()
     with duckdb.connect(str(wh.published), read_only=True) as con:
         assert scalar(con, "SELECT count(*) FROM assessment") == 1
+
+
+def test_each_load_keeps_every_value_seen_and_marks_only_this_runs_choice(tmp_path):
+    """Observations are history: a revised value is a new row, never an overwrite; is_chosen follows the
+    latest run's precedence decision (a flag flips both ways, a figure the run no longer has is unchosen)."""
+    from datetime import datetime
+
+    import polars as pl
+
+    from pipelines.lib.loading import load_observations
+    from pipelines.lib.observations import OBSERVATION_SCHEMA
+
+    wh = Warehouse(tmp_path)
+    wh.begin("run-1")
+
+    def row(source: str, value: float, chosen: bool) -> dict:
+        return {"region_code": "320582", "indicator_key": "gdp", "year": 2022, "value": value, "unit": "亿元",
+                "value_type": "level", "source": source, "source_kind": "statistics_file", "source_rank": 1,
+                "source_file": f"{source}.csv", "location": "row 2", "is_chosen": chosen}
+
+    def load(run_id: str, *rows: dict) -> tuple[int, list[tuple]]:
+        with wh.connect() as con:
+            added = load_observations(wh, con, pl.DataFrame(list(rows), schema=OBSERVATION_SCHEMA), run_id=run_id,
+                                      loaded_at=datetime(2026, 1, 1))
+            return added, con.execute("SELECT source, value, is_chosen, run_id FROM observation ORDER BY ALL").fetchall()
+
+    assert load("run-1", row("年鉴", 100.0, True), row("公报", 99.0, False)) == (2, [
+        ("公报", 99.0, False, "run-1"), ("年鉴", 100.0, True, "run-1")])
+    # The yearbook is revised and the bulletin now wins: one new row, both old ones kept, flags moved.
+    assert load("run-2", row("年鉴", 101.0, False), row("公报", 99.0, True)) == (1, [
+        ("公报", 99.0, True, "run-1"), ("年鉴", 100.0, False, "run-1"), ("年鉴", 101.0, False, "run-2")])
+    # Nothing of these any more: every flag off, nothing deleted.
+    assert load("run-3") == (0, [
+        ("公报", 99.0, False, "run-1"), ("年鉴", 100.0, False, "run-1"), ("年鉴", 101.0, False, "run-2")])

@@ -68,13 +68,19 @@ def load_observations(wh: Warehouse, con: duckdb.DuckDBPyConnection, observation
                   AND h.source IS NOT DISTINCT FROM o.source AND h.value_type IS NOT DISTINCT FROM o.value_type
                   AND h.value = o.value)
         """)
-        # The chosen flag always reflects the latest run's precedence decision.
+        # The chosen flag always reflects the latest run's precedence decision. Only the rows whose flag
+        # changes are updated (a few a night), not the whole history.
         con.execute("""
-            UPDATE observation h SET is_chosen = coalesce((
-                SELECT bool_or(o.is_chosen) FROM _obs o
-                WHERE h.region_code = o.region_code AND h.indicator_key = o.indicator_key AND h.year = o.year
-                  AND h.source IS NOT DISTINCT FROM o.source AND h.value_type IS NOT DISTINCT FROM o.value_type
-                  AND h.value = o.value), false)
+            UPDATE observation SET is_chosen = flips.chosen FROM (
+                SELECT h.rowid AS row_id, coalesce(o.chosen, false) AS chosen
+                FROM observation h LEFT JOIN (
+                    SELECT region_code, indicator_key, year, source, value_type, value, bool_or(is_chosen) AS chosen
+                    FROM _obs GROUP BY ALL) o
+                  ON h.region_code = o.region_code AND h.indicator_key = o.indicator_key AND h.year = o.year
+                 AND h.source IS NOT DISTINCT FROM o.source AND h.value_type IS NOT DISTINCT FROM o.value_type
+                 AND h.value = o.value
+                WHERE h.is_chosen IS DISTINCT FROM coalesce(o.chosen, false)) flips
+            WHERE observation.rowid = flips.row_id
         """)
         after = scalar(con, "SELECT count(*) FROM observation")
     finally:
