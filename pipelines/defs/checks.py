@@ -70,7 +70,7 @@ def boundary_check(boundary: schemas.Boundary) -> dg.AssetChecksDefinition:
     return check
 
 
-def suite_check(suite: SuiteResult, page: Path | None) -> dg.AssetCheckResult:
+def suite_check(suite: SuiteResult, pages: dict[str, Path]) -> dg.AssetCheckResult:
     failed = suite.expectations.filter(~pl.col("success"))
     rows = suite.failures.select("check_name", "severity", "source_file", "location", "region_code", "indicator_key", "year",
                                  "target_id", "detail")
@@ -86,7 +86,12 @@ def suite_check(suite: SuiteResult, page: Path | None) -> dg.AssetCheckResult:
             "results": markdown(suite.expectations.select("check", "severity", "success", "unexpected", "examples")
                                 .sort("success")),
             "failing rows (first 20)": markdown(rows),
-            **({"data docs page": dg.MetadataValue.path(str(page))} if page else {}),
+            # The Data Docs' counts are of the rows judged: the others passed before, unchanged.
+            "rows judged (new, changed, or failing before)": suite.rows_judged,
+            "rows not judged again (passed before, unchanged)": suite.rows_passed_before,
+            **{f"data docs page{label}": dg.MetadataValue.path(str(pages[key]))
+               for key, label in ((suite.table, ""), (f"{suite.table}.whole_table", " (whole table: uniqueness)"))
+               if key in pages},
         },
     )
 
@@ -117,7 +122,7 @@ def warehouse_validation(context: dg.AssetExecutionContext, planwatch: Planwatch
             "issues (warning)": sum(s.failures.filter(pl.col("severity") == "warning").height for s in outcome.suites),
             "data docs": dg.MetadataValue.path(str(outcome.docs_index)),
         },
-        check_results=[suite_check(s, outcome.pages.get(s.table)) for s in outcome.suites],
+        check_results=[suite_check(s, outcome.pages) for s in outcome.suites],
     )
 
 

@@ -99,9 +99,11 @@ FRAMES = {
         WITH o AS NOT MATERIALIZED (
             SELECT o.*, i.value_kind, _region_in_table FROM observation o LEFT JOIN indicator i USING (indicator_key) """
                    + _known("region", "region_code", "_region_in_table") + """o.region_code),
-        judged AS (
-            SELECT region_code, indicator_key, value_type, year, value FROM o
-            WHERE is_chosen AND value_type = 'level' AND list_contains($yoy_kinds, value_kind))
+        judged AS (  -- one previous value per key, so that the join never repeats a row (two chosen
+                     -- values for a year break one_chosen_per_key; the smaller one is compared with)
+            SELECT region_code, indicator_key, value_type, year, min(value) AS value FROM o
+            WHERE is_chosen AND value_type = 'level' AND list_contains($yoy_kinds, value_kind)
+            GROUP BY ALL)
         SELECT o.*, p.value AS previous_value, CASE WHEN p.value > 0 THEN o.value / p.value END AS yoy_ratio,
                o.source_file AS _source_file, o.location AS _location
         FROM o LEFT JOIN judged p
@@ -133,6 +135,8 @@ class SuiteResult:
     table: str
     expectations: pl.DataFrame  # one row per expectation: check, severity, success, unexpected, columns, ...
     failures: pl.DataFrame  # one row per failing row x expectation: issue columns + source_file, location, raw
+    rows_judged: int = 0  # rows handed to the row-by-row expectations this run
+    rows_passed_before: int = 0  # rows not judged again: they passed before, unchanged (PassedRows)
 
     @property
     def passed(self) -> bool:
@@ -149,7 +153,7 @@ class SuiteResult:
 class WarehouseValidation:
     suites: list[SuiteResult]
     docs_index: Path | None
-    pages: dict[str, Path]  # table -> this run's Data Docs page of its suite (static HTML)
+    pages: dict[str, Path]  # table (and table.whole_table) -> this run's Data Docs page (static HTML)
     issues: int
     quarantined_issues: int
 
@@ -220,22 +224,25 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
     results = []
     for name in names or suite_names():
         spec = load_suite(name)
-        frame = table_frame(con, name, run_id=run_id)
-        by_row, whole = _split(spec)
+        # Each part's failures name the row by its place in the whole frame (FRAME_ROW), whatever part judged it.
+        frame = table_frame(con, name, run_id=run_id).with_row_index(FRAME_ROW)
+        by_row, whole, whole_rows_only = _split(spec)
         memo = PassedRows.of(memo_dir, name, spec, parameters, code) if memo_dir is not None else None
-        hashes = _row_hashes(frame, suite_columns(by_row, frame.columns))
-        to_judge = ~hashes.is_in(memo.passed().implode()) if memo is not None else pl.Series([True] * frame.height, dtype=pl.Boolean)
+        hashes = _row_hashes(frame, [c for c in suite_columns(by_row, frame.columns) if c != FRAME_ROW])
+        to_judge = (~hashes.is_in(memo.passed().implode()) if memo is not None
+                    else pl.Series([True] * frame.height, dtype=pl.Boolean))
         judged = frame.filter(to_judge)
         parts = [_validate(context, source, name, by_row, judged, parameters, run_id=run_id)]
-        if whole["expectations"]:  # uniqueness is a property of the whole table: judged on all of it, but
-            # a row whose key occurs once cannot break it, so GX gets the rows whose key hash repeats
-            # (equal keys have equal hashes: nothing is missed; a hash collision only adds a row to judge).
-            parts.append(_validate(context, source, f"{name}.whole_table", whole,
-                                   frame.filter(_repeated_keys(frame, whole)), parameters, run_id=run_id, table=name))
+        if whole["expectations"]:  # judged on the whole table; for uniqueness alone a row whose key occurs
+            # once cannot break it, so GX gets the rows whose key hash repeats (equal keys hash alike:
+            # nothing is missed; a hash collision only adds a row to judge).
+            candidates = frame.filter(_repeated_keys(frame, whole)) if whole_rows_only else frame
+            parts.append(_validate(context, source, f"{name}.{WHOLE_TABLE}", whole, candidates, parameters,
+                                   run_id=run_id, table=name))
         if memo is not None:
-            failed = hashes.filter(to_judge).gather(parts[0].failures["_row"].unique())
+            failed = hashes.gather(parts[0].failures["_row"].unique())
             memo.store(hashes.filter(~hashes.is_in(failed.implode())))
-        results.append(_merged(name, spec, parts))
+        results.append(_merged(name, spec, parts, judged=judged.height, skipped=frame.height - judged.height))
         del frame, judged  # one table's frames at a time
     index = None
     if docs_dir is not None:
@@ -245,14 +252,28 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
     return results, index
 
 
-WHOLE_TABLE_TYPES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+FRAME_ROW = "_frame_row"
+WHOLE_TABLE = "whole_table"
+UNIQUENESS_TYPES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
+# Expectations whose verdict on a row depends on that row alone: only these may skip rows that passed before.
+ROW_BY_ROW_TYPES = (
+    "expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set", "expect_column_values_to_be_between",
+    "expect_column_pair_values_to_be_equal", "expect_column_pair_values_a_to_be_greater_than_b",
+    "expect_column_values_to_match_regex", "expect_column_value_lengths_to_be_between",
+)
 
 
-def _split(spec: dict) -> tuple[dict, dict]:
-    """The suite's expectations judged row by row, and those judged on the whole table (uniqueness)."""
-    whole = [e for e in spec["expectations"] if e["type"] in WHOLE_TABLE_TYPES]
-    by_row = [e for e in spec["expectations"] if e["type"] not in WHOLE_TABLE_TYPES]
-    return {**spec, "expectations": by_row}, {**spec, "expectations": whole}
+def _split(spec: dict) -> tuple[dict, dict, bool]:
+    """The suite's expectations judged row by row; the others, judged on the whole table; and whether the
+    others are all uniqueness checks (then only rows whose key repeats need judging). An expectation with
+    ``mostly`` is a share of the table, so it is judged on the whole table too."""
+    def row_by_row(e: dict) -> bool:
+        return e["type"] in ROW_BY_ROW_TYPES and "mostly" not in e["kwargs"]
+
+    by_row = [e for e in spec["expectations"] if row_by_row(e)]
+    whole = [e for e in spec["expectations"] if not row_by_row(e)]
+    only_uniqueness = all(e["type"] in UNIQUENESS_TYPES and "mostly" not in e["kwargs"] for e in whole)
+    return {**spec, "expectations": by_row}, {**spec, "expectations": whole}, only_uniqueness
 
 
 def _repeated_keys(frame: pl.DataFrame, spec: dict) -> pl.Series:
@@ -312,7 +333,7 @@ def _validate(context, source, name: str, spec: dict, frame: pl.DataFrame, param
     return _suite_result(table or name, frame, next(iter(outcome.run_results.values())), run_id=run_id)
 
 
-def _merged(table: str, spec: dict, parts: list[SuiteResult]) -> SuiteResult:
+def _merged(table: str, spec: dict, parts: list[SuiteResult], *, judged: int, skipped: int) -> SuiteResult:
     """The parts of one suite as one result, its expectations in the suite's order."""
     order = {f"{table}.{e.get('meta', {}).get('check', e['type'])}": i for i, e in enumerate(spec["expectations"])}
     expectations = pl.concat([p.expectations for p in parts])
@@ -320,6 +341,7 @@ def _merged(table: str, spec: dict, parts: list[SuiteResult]) -> SuiteResult:
         table,
         expectations.sort(pl.col("check").replace_strict(order, default=len(order)), maintain_order=True),
         pl.concat([p.failures for p in parts], how="vertical_relaxed"),
+        rows_judged=judged, rows_passed_before=skipped,
     )
 
 
@@ -444,7 +466,7 @@ def _failing_rows(rows: pl.DataFrame, table: str, check: str, severity: str, col
     present = [c for c in rows.columns if not c.startswith("_")]
     years = [c for c in ISSUE_YEARS if c in rows.columns]
     return rows.select(
-        "_row",
+        (pl.col(FRAME_ROW) if FRAME_ROW in rows.columns else pl.col("_row")).cast(pl.UInt32).alias("_row"),
         pl.lit(run_id).alias("run_id"),
         pl.lit(table).alias("table_name"),
         pl.lit(f"{table}.{check}").alias("check_name"),
@@ -505,12 +527,22 @@ def record_results(con: duckdb.DuckDBPyConnection, results: list[SuiteResult], *
     return Warehouse.append_rows(con, "validation_issue", issues)
 
 
+def _pages(docs_dir: Path, tables: list[str]) -> dict[str, Path]:
+    """This run's Data Docs page per table (``<table>``, the row-by-row checkpoint) and per whole-table
+    checkpoint (``<table>.whole_table``; GX files it under validations/<table>/whole_table/)."""
+    pages = {}
+    for table in tables:
+        for page in sorted((docs_dir / "validations" / table).rglob("*.html")):
+            whole = WHOLE_TABLE in page.relative_to(docs_dir / "validations" / table).parts[:1]
+            pages[f"{table}.{WHOLE_TABLE}" if whole else table] = page
+    return pages
+
+
 def validate_warehouse(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | None,
                        found_at: datetime, memo_dir: Path | None = None) -> WarehouseValidation:
     """Turn this run's pandera quarantine into issues, run every suite, record what failed, build Data Docs."""
     quarantined = record_quarantine_issues(con, run_id=run_id, found_at=found_at)
     results, index = run_suites(con, run_id=run_id, docs_dir=docs_dir, memo_dir=memo_dir)
     issues = record_results(con, results, found_at=found_at)
-    pages = {} if docs_dir is None else {
-        r.table: page for r in results for page in (docs_dir / "validations" / r.table).rglob("*.html")}
+    pages = {} if docs_dir is None else _pages(docs_dir, [r.table for r in results])
     return WarehouseValidation(results, index, pages, issues, quarantined)
