@@ -185,3 +185,24 @@ def test_the_document_index_skips_unchanged_files_and_reads_changed_ones(tmp_pat
     # A file rewritten after plan_documents ran: reread says its bytes are no longer those of its doc_id.
     (plans / "a.txt").write_text("另一份文件\n", encoding="utf-8")
     assert reread_text(plans, fourth.row(0, named=True)) == ("另一份文件\n", False)
+
+
+def test_an_edit_whose_modification_time_was_put_back_is_still_seen(tmp_path):
+    """Same size, mtime restored (touch -r, cp -p): the change time gives it away."""
+    import os
+
+    from pipelines.lib.documents import DocumentIndex
+
+    plans = tmp_path / "plans"
+    plans.mkdir()
+    path = plans / "a.txt"
+    path.write_text(PLAN_TEXT.format("张家港市"), encoding="utf-8")
+    regions = load_regions(REPEATED_NAMES)
+    index = DocumentIndex.at(tmp_path / "cache", regions)
+    first = load_documents(plans, plans / "manifest.csv", regions, index).rows
+    stat = path.stat()
+    path.write_text(PLAN_TEXT.format("张家港市").replace("1000", "2000"), encoding="utf-8")
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    assert path.stat().st_size == stat.st_size and path.stat().st_mtime_ns == stat.st_mtime_ns
+    second = load_documents(plans, plans / "manifest.csv", regions, index).rows
+    assert second["text"][0] is not None and second["doc_id"][0] != first["doc_id"][0]

@@ -153,3 +153,48 @@ def test_the_gathering_folds_the_cache_into_one_snapshot(seeds, tmp_path):
     fourth, summary = extract_documents(changed, catalog, FactsCache(tmp_path / "facts", cache.version))
     assert (summary.extracted, summary.reused) == (0, documents.height)
     assert fourth.equals(extract_documents(changed, catalog)[0])
+
+
+def test_a_document_that_cannot_be_read_again_is_refused_and_nothing_of_a_changed_one_is_cached(seeds, tmp_path):
+    """Between plan_documents and extraction a skipped file may be deleted (refused with its reason, the run
+    goes on) or rewritten (its facts are used this run, but neither filed under the old content hash nor
+    kept in the snapshot); a row without text and no way to read it is a programming error."""
+    from pipelines.lib.reading import UnreadableDocument
+
+    documents, catalog = seeds
+    skipped = documents.with_columns(pl.lit(None, pl.String).alias("text"))
+    texts = dict(zip(documents["file"], documents["text"], strict=True))
+    gone, rewritten = documents["file"][0], documents["file"][1]
+
+    def reread(doc: dict) -> tuple[str, bool]:
+        if doc["file"] == gone:
+            raise UnreadableDocument(f"{gone}: no such file")
+        return texts[doc["file"]], doc["file"] != rewritten
+
+    cache = FactsCache(tmp_path / "facts", extractor_version(catalog))
+    facts, summary = extract_documents(skipped, catalog, cache, reread=reread, with_keys=True)
+    assert summary.rejected.select("source_file", "stage").rows() == [(gone, "extract")]
+    assert "no such file" in summary.rejected["reason"][0] and "left out of this run" in summary.rejected["reason"][0]
+    assert gone not in set(facts["doc"]) and rewritten in set(facts["doc"])
+    assert len(summary.keys) == documents.height - 2
+    cache.consolidate(facts, summary.keys)
+    again = FactsCache(tmp_path / "facts", cache.version)
+    assert again.snapshot().filter(pl.col("doc") == rewritten).is_empty()
+    assert len(again.snapshot_keys()) == documents.height - 2
+
+    with pytest.raises(ValueError, match="no text"):
+        extract_documents(skipped, catalog, FactsCache(tmp_path / "other", cache.version))
+
+
+def test_a_run_loads_the_snapshot_it_looked_at_even_if_another_run_replaces_it(seeds, tmp_path):
+    documents, catalog = seeds
+    first = FactsCache(tmp_path / "facts", extractor_version(catalog))
+    facts, summary = extract_documents(documents, catalog, first, with_keys=True)
+    first.consolidate(facts, summary.keys)
+
+    reader = FactsCache(tmp_path / "facts", first.version)
+    assert all(reader.has(k) for k in summary.keys)
+    # Another run gathers without these documents and replaces the snapshot.
+    FactsCache(tmp_path / "facts", first.version).consolidate(facts.head(0), [])
+    assert reader.load(summary.keys).sort("_key", "line", "char_start").equals(
+        facts.filter(pl.col("line").is_not_null()).select(reader.snapshot().columns).sort("_key", "line", "char_start"))

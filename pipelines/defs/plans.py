@@ -49,7 +49,7 @@ def extract_document_chunk(planwatch: PlanwatchResource, chunk: tuple) -> ChunkF
     cache = FactsCache(cache_dir(paths.warehouse_dir), version)
     facts, summary = extract_documents(documents, catalog, cache, regions, reread=partial(reread_text, paths.plans_dir),
                                        with_keys=True)
-    return ChunkFacts(start, facts, summary.keys, summary.extracted, summary.reused, version)
+    return ChunkFacts(start, facts, summary.keys, summary.extracted, summary.reused, version, summary.rejected)
 
 
 @dg.op
@@ -65,7 +65,7 @@ def gather_extracted_facts(
     context.add_output_metadata({"figures": gathered.facts.height, "documents extracted": gathered.extracted,
                                  "documents from cache": gathered.reused, "chunks": len(chunks),
                                  "cache files pruned": pruned})
-    return quarantine_invalid(StageResult(gathered.facts.drop("_key")), FACTS, catalog=catalog)
+    return quarantine_invalid(StageResult(gathered.facts.drop("_key"), gathered.rejected), FACTS, catalog=catalog)
 
 
 @dg.graph_asset(group_name="plans", kinds={"polars"})

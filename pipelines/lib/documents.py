@@ -16,7 +16,7 @@ reference.resolve_region; a region that is unknown or ambiguous is reported, the
 A nightly run does not decode every document again: the document index (``DocumentIndex``, one parquet
 file per run under <warehouse>/cache/documents/) remembers each file's size, modification time and
 inode with what reading it gave (content hash, encoding, format, lines, the identity its first lines
-suggest). A file whose size, modification time and inode are unchanged is not read; its row carries
+suggest). A file whose size, modification and change times and inode are unchanged is not read; its row carries
 ``text`` null, and the extractor, whose facts cache is keyed by the content hash, reads it again only
 when it has no facts for it (``reread_text``). The same test make and git use to skip unchanged files.
 """
@@ -193,7 +193,7 @@ def _identity(meta: dict) -> dict:
 # --- the document index: what reading each file gave, to skip unchanged files -------------------
 
 INDEX_SCHEMA = {
-    "file": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "inode": pl.Int64,
+    "file": pl.String, "size_bytes": pl.Int64, "mtime_ns": pl.Int64, "ctime_ns": pl.Int64, "inode": pl.Int64,
     "doc_id": pl.String, "encoding": pl.String, "format": pl.String, "n_lines": pl.Int32,
     "guessed": pl.Boolean,  # whether the guess_identity fields are filled (only for files read unlisted)
     "region": pl.String, "doc_type": pl.String, "period": pl.String, "year": pl.Int32,
@@ -209,7 +209,7 @@ class DocumentIndex:
 
     @classmethod
     def at(cls, root: Path, regions: pl.DataFrame) -> DocumentIndex:
-        digest = code_digest(__name__, "document index 1")  # guess_identity reads the region names too
+        digest = code_digest(__name__, "document index 2")  # guess_identity reads the region names too
         digest.update(regions.write_csv().encode())
         return cls(ParquetCache(root, digest.hexdigest()[:16]))
 
@@ -225,8 +225,9 @@ class DocumentIndex:
 
 
 def _unchanged(entry: dict | None, stat: os.stat_result) -> bool:
-    return entry is not None and (entry["size_bytes"], entry["mtime_ns"], entry["inode"]) == (
-        stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    # ctime too: a program can set a file's mtime back after editing it (touch -r, cp -p), not its ctime.
+    return entry is not None and (entry["size_bytes"], entry["mtime_ns"], entry["ctime_ns"], entry["inode"]) == (
+        stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
 def _read_entry(path: Path, stat: os.stat_result, listed: bool, regions: pl.DataFrame) -> tuple[dict, str]:
@@ -234,7 +235,8 @@ def _read_entry(path: Path, stat: os.stat_result, listed: bool, regions: pl.Data
     raw = path.read_bytes()
     doc = read_document(path, raw)
     guess = {} if listed else guess_identity(doc.text, regions)
-    entry = {"file": path.name, "size_bytes": len(raw), "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino,
+    entry = {"file": path.name, "size_bytes": len(raw), "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns,
+             "inode": stat.st_ino,
              "doc_id": doc_id_of(raw), "encoding": doc.encoding, "format": doc.format, "n_lines": len(doc.lines),
              "guessed": not listed, **guess}
     return entry, doc.text

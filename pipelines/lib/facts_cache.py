@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import polars as pl
@@ -21,6 +21,8 @@ import polars as pl
 from pipelines.lib.extraction import FACT_SCHEMA, extract_facts
 from pipelines.lib.parquet_cache import ParquetCache, code_digest, module_closure
 from pipelines.lib.parquet_cache import cache_dir as _named_cache_dir
+from pipelines.lib.reading import UnreadableDocument
+from pipelines.lib.stage import empty_rejected, rejected_frame
 
 CACHE_FORMAT = "1"  # bump when the cache layout itself changes
 ENTRY_POINT = "pipelines.lib.extraction"
@@ -71,13 +73,20 @@ class FactsCache(ParquetCache):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self._snapshot_keys: set[str] | None = None
+        self._snapshot: pl.DataFrame | None = None
+        self._snapshot_keys: set[str] = set()
+
+    def snapshot(self) -> pl.DataFrame:
+        """The snapshot, read once: the keys a run sees and the facts it loads come from the same read,
+        even if another run's gathering replaces the file in between."""
+        if self._snapshot is None:
+            path = self.path(SNAPSHOT)
+            self._snapshot = pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=KEYED_SCHEMA)
+            self._snapshot_keys = set(self._snapshot["_key"].unique())
+        return self._snapshot
 
     def snapshot_keys(self) -> set[str]:
-        if self._snapshot_keys is None:
-            path = self.path(SNAPSHOT)
-            self._snapshot_keys = set(pl.scan_parquet(path).select(pl.col("_key").unique()).collect()["_key"]
-                                      ) if path.exists() else set()
+        self.snapshot()
         return self._snapshot_keys
 
     def has(self, key: str) -> bool:
@@ -88,8 +97,7 @@ class FactsCache(ParquetCache):
         in_snapshot = self.snapshot_keys()
         parts = [pl.DataFrame(schema=KEYED_SCHEMA)]
         if wanted := [k for k in keys if k in in_snapshot]:
-            parts.append(pl.scan_parquet(self.path(SNAPSHOT))
-                         .filter(pl.col("_key").is_in(wanted) & pl.col("line").is_not_null()).collect())
+            parts.append(self.snapshot().filter(pl.col("_key").is_in(wanted) & pl.col("line").is_not_null()))
         if single := [k for k in keys if k not in in_snapshot]:
             parts.append(
                 pl.read_parquet([self.path(k) for k in single], schema=FACT_SCHEMA, include_file_paths="_source")
@@ -103,16 +111,18 @@ class FactsCache(ParquetCache):
         written = {p.name.split(".", 1)[0] for p in self.folder.glob("*.parquet")} if self.folder.exists() else set()
         if set(keys) != self.snapshot_keys() or written - {SNAPSHOT}:
             markers = pl.DataFrame({"_key": keys}, schema={"_key": pl.String})
-            self.store(SNAPSHOT, pl.concat([facts.select(list(KEYED_SCHEMA)), markers], how="diagonal"))
-            self._snapshot_keys = set(keys)
+            kept = facts.select(list(KEYED_SCHEMA)).filter(pl.col("_key").is_in(keys))  # not those left uncached
+            self.store(SNAPSHOT, pl.concat([kept, markers], how="diagonal"))
+            self._snapshot = None
         return self.prune({SNAPSHOT})
 
 
 @dataclass(frozen=True)
 class ExtractionSummary:
-    keys: list[str]  # cache key of every document, in order
+    keys: list[str]  # cache key of every document whose facts are cached, in order
     extracted: int
     reused: int
+    rejected: pl.DataFrame = field(default_factory=empty_rejected)  # documents that could not be read again
 
 
 def extract_documents(
@@ -128,19 +138,31 @@ def extract_documents(
     ``with_keys``: keep each row's cache key in ``_key`` (for FactsCache.consolidate)."""
     identities = documents.select(*IDENTITY_COLUMNS, "text").to_dicts()
     keys = [document_key(doc) for doc in identities]
-    fresh, fresh_keys, reused = [], [], []
+    fresh, fresh_keys, reused, uncached, unreadable = [], [], [], set(), []
     for doc, key in zip(identities, keys, strict=True):
         if cache is not None and cache.has(key):
             reused.append(key)
             continue
-        text, current = (doc["text"], True) if doc["text"] is not None or reread is None else reread(doc)
+        text, current = doc["text"], True
+        if text is None:
+            if reread is None:
+                raise ValueError(f"{doc['file']}: no text and no way to read it again (pass reread)")
+            try:
+                text, current = reread(doc)
+            except (UnreadableDocument, OSError, ValueError) as exc:  # gone or unreadable since plan_documents ran
+                unreadable.append({"source_file": doc["file"], "location": "whole file", "stage": "extract",
+                                   "reason": f"{exc}; its figures are left out of this run", "raw": None})
+                uncached.add(key)
+                continue
         facts = extract_facts(  # FACT_SCHEMA already: no per-document cast
-            text or "", doc=doc["file"], region=doc["region_name"], doc_type=doc["doc_type"],
+            text, doc=doc["file"], region=doc["region_name"], doc_type=doc["doc_type"],
             period_start=doc["period_start"], period_end=doc["period_end"], year=doc["year"], catalog=catalog,
             regions=regions,
         )
-        if cache is not None and current:  # never file the facts of changed bytes under the old content hash
+        if cache is not None and current:
             cache.store(key, facts)
+        elif not current:  # its bytes changed under the run: never file their facts under the old content hash
+            uncached.add(key)
         fresh.append(facts)
         fresh_keys.append(key)
     # Each document's key on its rows, added once for all (per document it costs more than the extraction
@@ -163,4 +185,5 @@ def extract_documents(
         .sort("_doc_order", maintain_order=True)
         .select(*FACTS_WITH_DOC_ID, *(["_key"] if with_keys else []))
     )
-    return facts, ExtractionSummary(keys, extracted=len(fresh), reused=len(reused))
+    return facts, ExtractionSummary([k for k in keys if k not in uncached], extracted=len(fresh), reused=len(reused),
+                                    rejected=rejected_frame(unreadable))

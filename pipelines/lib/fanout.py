@@ -16,9 +16,11 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import polars as pl
+
+from pipelines.lib.stage import empty_rejected
 
 EXECUTOR_ENV = "PLANWATCH_EXECUTOR"
 MAX_CONCURRENT_ENV = "PLANWATCH_MAX_CONCURRENT"
@@ -37,6 +39,7 @@ class ChunkFacts:
     extracted: int
     reused: int
     version: str
+    rejected: pl.DataFrame = field(default_factory=empty_rejected)  # documents that could not be read again
 
 
 @dataclass(frozen=True)
@@ -90,4 +93,5 @@ def gather_chunks(chunks: list[ChunkFacts]) -> ChunkFacts:
         extracted=sum(c.extracted for c in ordered),
         reused=sum(c.reused for c in ordered),
         version=ordered[0].version,
+        rejected=pl.concat([c.rejected for c in ordered]),
     )
