@@ -2,13 +2,14 @@
 
 A document's facts depend only on its bytes (``doc_id``, a content hash), the identity the
 manifest gives it (file, region, type, period, year), the extraction code and the indicator
-catalog. The cache keys one parquet file per document on the first two, inside a folder named
+catalog. The cache keys each document on the first two (``document_key``), inside a folder named
 after the last two (the *extractor version*), so a nightly run after one document changed
 re-extracts that document only, and any change to the extraction code or the catalog starts a
-fresh cache. Files are written whole and renamed into place, so parallel workers (Dagster's
-multiprocess executor, or several machines sharing the folder) never see half a file.
+fresh cache. What it holds (``FactsCache``): one snapshot file of every document of the last
+gathering, and one file per document extracted since. Files are written whole and renamed into
+place, so parallel workers (Dagster's multiprocess executor, or several machines sharing the
+folder) never see half a file.
 """
-
 from __future__ import annotations
 
 import hashlib
@@ -28,9 +29,6 @@ CACHE_FORMAT = "1"  # bump when the cache layout itself changes
 ENTRY_POINT = "pipelines.lib.extraction"
 IDENTITY_COLUMNS = ("doc_id", "file", "region_name", "doc_type", "period_start", "period_end", "year")
 FACTS_WITH_DOC_ID = {**FACT_SCHEMA, "doc_id": pl.String}
-
-
-CACHE_DIR_ENV = "PLANWATCH_FACTS_CACHE_DIR"
 
 
 def cache_dir(warehouse_dir: Path) -> Path:
