@@ -110,11 +110,9 @@ FRAMES = {
           ON o.is_chosen AND o.value_type = 'level' AND p.region_code = o.region_code
          AND p.indicator_key = o.indicator_key AND p.value_type = o.value_type AND p.year = o.year - 1
         WHERE o.run_id = $run_id OR o.is_chosen""",
-    "assessment": """
-        SELECT a.*, t._target_in_table, 'assessment' AS _source_file, 'target ' || a.target_id AS _location
-        FROM assessment a LEFT JOIN (SELECT target_id AS _target_in_table FROM target) t
-          ON t._target_in_table = a.target_id
-        WHERE a.run_id = $run_id""",
+    "assessment": "SELECT a.*, _target_in_table, 'assessment' AS _source_file, 'target ' || a.target_id AS _location "
+                  "FROM assessment a " + _known("target", "target_id", "_target_in_table") + "a.target_id "
+                  "WHERE a.run_id = $run_id",
     "alert": """
         WITH previous_run AS (  -- v_latest_run's order, this run left out
             SELECT run_id FROM assessment WHERE run_id <> $run_id
@@ -229,8 +227,8 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
         by_row, whole, whole_rows_only = _split(spec)
         memo = PassedRows.of(memo_dir, name, spec, parameters, code) if memo_dir is not None else None
         hashes = _row_hashes(frame, [c for c in suite_columns(by_row, frame.columns) if c != FRAME_ROW])
-        to_judge = (~hashes.is_in(memo.passed().implode()) if memo is not None
-                    else pl.Series([True] * frame.height, dtype=pl.Boolean))
+        to_judge = ~hashes.is_in(memo.passed().implode()) if memo is not None else pl.repeat(True, frame.height,
+                                                                                             eager=True)
         judged = frame.filter(to_judge)
         parts = [_validate(context, source, name, by_row, judged, parameters, run_id=run_id)]
         if whole["expectations"]:  # judged on the whole table; for uniqueness alone a row whose key occurs
@@ -279,7 +277,7 @@ def _split(spec: dict) -> tuple[dict, dict, bool]:
 def _repeated_keys(frame: pl.DataFrame, spec: dict) -> pl.Series:
     """Rows whose key (the columns of any of ``spec``'s expectations) hashes like another row's among the
     rows its row condition can select."""
-    repeated = pl.Series([False] * frame.height, dtype=pl.Boolean)
+    repeated = pl.repeat(False, frame.height, eager=True)
     for expectation in spec["expectations"]:
         kwargs = expectation["kwargs"]
         selected = frame.select(_may_select(kwargs.get("row_condition")).alias("_selected"))["_selected"]
@@ -303,8 +301,8 @@ def _may_select(condition) -> pl.Expr:
 
 
 def _row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
-    return frame.select(columns).hash_rows(seed=0) if columns else pl.Series(
-        [0] * frame.height, dtype=pl.UInt64)
+    return frame.select(columns).hash_rows(seed=0) if columns else pl.repeat(0, frame.height, dtype=pl.UInt64,
+                                                                             eager=True)
 
 
 def _validate(context, source, name: str, spec: dict, frame: pl.DataFrame, parameters: dict, *, run_id: str,
@@ -466,7 +464,7 @@ def _failing_rows(rows: pl.DataFrame, table: str, check: str, severity: str, col
     present = [c for c in rows.columns if not c.startswith("_")]
     years = [c for c in ISSUE_YEARS if c in rows.columns]
     return rows.select(
-        (pl.col(FRAME_ROW) if FRAME_ROW in rows.columns else pl.col("_row")).cast(pl.UInt32).alias("_row"),
+        pl.col(FRAME_ROW).cast(pl.UInt32).alias("_row"),  # the row's place in the whole frame (run_suites)
         pl.lit(run_id).alias("run_id"),
         pl.lit(table).alias("table_name"),
         pl.lit(f"{table}.{check}").alias("check_name"),
