@@ -33,7 +33,13 @@ import polars as pl
 
 from pipelines.lib.parquet_cache import ParquetCache, code_digest
 from pipelines.lib.raw_files import is_input_file
-from pipelines.lib.reading import SUPPORTED_SUFFIXES, UnreadableDocument, read_analyst_csv, read_document
+from pipelines.lib.reading import (
+    SUPPORTED_SUFFIXES,
+    DecodedDocument,
+    UnreadableDocument,
+    read_analyst_csv,
+    read_document,
+)
 from pipelines.lib.reference import PERIODS, region_spellings, resolve_region
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult, empty_rejected, rejected_frame
 
@@ -230,23 +236,27 @@ def _unchanged(entry: dict | None, stat: os.stat_result) -> bool:
         stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns, stat.st_ino)
 
 
+def _decoded(path: Path) -> tuple[DecodedDocument, str, int]:
+    """One file decoded, with the content hash and size of the very bytes decoded (read once)."""
+    raw = path.read_bytes()
+    return read_document(path, raw), doc_id_of(raw), len(raw)
+
+
 def _read_entry(path: Path, stat: os.stat_result, listed: bool, regions: pl.DataFrame) -> tuple[dict, str]:
     """Read one file: its index entry and its text (raises UnreadableDocument, OSError, ValueError)."""
-    raw = path.read_bytes()
-    doc = read_document(path, raw)
+    doc, doc_id, size = _decoded(path)
     guess = {} if listed else guess_identity(doc.text, regions)
-    entry = {"file": path.name, "size_bytes": len(raw), "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns,
-             "inode": stat.st_ino,
-             "doc_id": doc_id_of(raw), "encoding": doc.encoding, "format": doc.format, "n_lines": len(doc.lines),
-             "guessed": not listed, **guess}
+    entry = {"file": path.name, "size_bytes": size, "mtime_ns": stat.st_mtime_ns, "ctime_ns": stat.st_ctime_ns,
+             "inode": stat.st_ino, "doc_id": doc_id, "encoding": doc.encoding, "format": doc.format,
+             "n_lines": len(doc.lines), "guessed": not listed, **guess}
     return entry, doc.text
 
 
 def reread_text(plans_dir: Path, doc: dict) -> tuple[str, bool]:
     """The text of a document the index let plan_documents skip, and whether its bytes are still the
     ones ``doc_id`` names (False: the file changed during the run; the next run reads it again)."""
-    raw = (plans_dir / doc["file"]).read_bytes()
-    return read_document(plans_dir / doc["file"], raw).text, doc_id_of(raw) == doc["doc_id"]
+    decoded, doc_id, _size = _decoded(plans_dir / doc["file"])
+    return decoded.text, doc_id == doc["doc_id"]
 
 
 def _plan_files(plans_dir: Path, manifest_path: Path) -> tuple[list[Path], pl.DataFrame]:
