@@ -537,3 +537,22 @@ def test_a_row_broken_in_two_checkpoints_is_refused_once_under_its_own_place(sma
     for copy in ("row 2", "row 3", "row 8", "row 9"):
         assert "value seen again" in reasons[copy] or "is stored twice" in reasons[copy] or "unique" in reasons[copy], \
             reasons[copy]
+
+
+def test_failing_rows_of_a_frame_read_in_several_chunks_are_reported(small_warehouse, monkeypatch):
+    """A national table comes out of DuckDB in several chunks; the failing rows filtered out of it keep
+    empty chunks, on which polars' pl.format panics: they are reported like those of a one-chunk frame."""
+    wh, _ = small_warehouse
+    read = gx_validation.table_frame
+
+    def in_chunks(con, table, *, run_id):
+        frame = read(con, table, run_id=run_id)
+        return pl.concat([frame.slice(0, 2), frame.slice(2, 2), frame.slice(4)], rechunk=False)
+
+    with wh.connect() as con:
+        whole = validate_warehouse(con, run_id="run-1", docs_dir=None, found_at=datetime(2026, 1, 1))
+        monkeypatch.setattr(gx_validation, "table_frame", in_chunks)
+        chunked = validate_warehouse(con, run_id="run-2", docs_dir=None, found_at=datetime(2026, 1, 1))
+    for one, other in zip(whole.suites, chunked.suites, strict=True):
+        assert one.failures.drop("run_id").equals(other.failures.drop("run_id")), one.table
+    assert {s.table: s for s in chunked.suites}["observation"].failures.height == 5

@@ -447,8 +447,10 @@ def _suite_result(table: str, frame: pl.DataFrame, validation, *, run_id: str) -
             "notes": config.notes, "examples": ", ".join(str(v) for v in examples[:5]),
         })
         if rows:
-            failures.append(_failing_rows(indexed.filter(pl.col("_row").is_in(rows)), table, check, severity,
-                                          columns, config.notes, run_id=run_id))
+            # rechunk: a frame read in several chunks, filtered, keeps empty chunks, and polars 2.1's
+            # pl.format panics on those ("assertion failed: i < self.len()").
+            failures.append(_failing_rows(indexed.filter(pl.col("_row").is_in(rows)).rechunk(), table, check,
+                                          severity, columns, config.notes, run_id=run_id))
     return SuiteResult(
         table,
         pl.DataFrame(expectations, schema=EXPECTATION_COLUMNS),
