@@ -556,3 +556,31 @@ def test_failing_rows_of_a_frame_read_in_several_chunks_are_reported(small_wareh
     for one, other in zip(whole.suites, chunked.suites, strict=True):
         assert one.failures.drop("run_id").equals(other.failures.drop("run_id")), one.table
     assert {s.table: s for s in chunked.suites}["observation"].failures.height == 5
+
+
+def test_a_new_run_id_alone_does_not_make_an_assessment_judged_again(small_warehouse, tmp_path):
+    """The assessment suite only checks that run_id is present, and every run writes a new one: an
+    assessment that reads like one that passed is not judged again; a changed or a broken one is, and
+    the failures are those of a validation without the memo."""
+    wh, _ = small_warehouse
+    memo = tmp_path / "memo"
+    with wh.connect() as con:
+        con.execute("""INSERT INTO target (target_id, region_code, indicator_key, kind)
+                       SELECT 't-' || i, '320582', 'pm25_concentration', 'target' FROM range(1, 4) r(i)""")
+
+        def assess(run_id: str, statuses: list[str]):
+            con.execute("""INSERT INTO assessment (run_id, target_id, region_code, indicator_key, status, rule)
+                           SELECT ?, 't-' || i, '320582', 'pm25_concentration', status, 'rule'
+                           FROM (SELECT unnest(?) AS status, generate_subscripts(?, 1) AS i)""",
+                        [run_id, statuses, statuses])
+            memoized, _ = gx_validation.run_suites(con, run_id=run_id, names=["assessment"], memo_dir=memo)
+            unmemoized, _ = gx_validation.run_suites(con, run_id=run_id, names=["assessment"])
+            assert memoized[0].failures.drop("_row").equals(unmemoized[0].failures.drop("_row"))
+            assert memoized[0].expectations.equals(unmemoized[0].expectations)
+            return memoized[0]
+
+        first = assess("run-1", ["achieved", "bogus", "on_track"])
+        assert first.rows_judged == 3 and set(first.failures["check_name"]) == {"assessment.status_known"}
+        second = assess("run-2", ["achieved", "bogus", "off_track"])  # t-3 changed, t-2 still broken
+        assert (second.rows_judged, second.rows_passed_before) == (2, 1)
+        assert second.failures["location"].to_list() == ["target t-2"]

@@ -26,7 +26,8 @@ What a run judges: the rows it wrote and the rows it stands on, never the whole 
 - alert: the rows the previous run wrote (last_run_id). Alerts are written after validation, so
   each run judges what the run before it wrote.
 Within that, a row that already passed a suite's row-by-row expectations, unchanged in every column the
-suite reads (its join columns too: the previous year's value, a key found in its table), under the same
+suite reads (its join columns too: the previous year's value, a key found in its table; a column only
+checked for being present, such as the assessment's run_id, by whether it is null), under the same
 suite, frame SQL, parameters, code, GX and polars, would pass again: ``PassedRows`` keeps the 64-bit hashes
 of such rows under <warehouse>/cache/validation/, and they are not handed to GX again (at national size
 that is 1.2 M chosen observations a night). A row that failed is never kept, so it is judged, reported
@@ -226,7 +227,7 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
         frame = table_frame(con, name, run_id=run_id).with_row_index(FRAME_ROW)
         by_row, whole, whole_rows_only = _split(spec)
         memo = PassedRows.of(memo_dir, name, spec, parameters, code) if memo_dir is not None else None
-        hashes = _row_hashes(frame, [c for c in suite_columns(by_row, frame.columns) if c != FRAME_ROW])
+        hashes = _row_hashes(frame, _verdict_columns(by_row, [c for c in frame.columns if c != FRAME_ROW]))
         to_judge = ~hashes.is_in(memo.passed().implode()) if memo is not None else pl.repeat(True, frame.height,
                                                                                              eager=True)
         judged = frame.filter(to_judge)
@@ -300,9 +301,31 @@ def _may_select(condition) -> pl.Expr:
     return pl.lit(True)
 
 
-def _row_hashes(frame: pl.DataFrame, columns: list[str]) -> pl.Series:
+def _row_hashes(frame: pl.DataFrame, columns: list[str | pl.Expr]) -> pl.Series:
     return frame.select(columns).hash_rows(seed=0) if columns else pl.repeat(0, frame.height, dtype=pl.UInt64,
                                                                              eager=True)
+
+
+def _verdict_columns(spec: dict, frame_columns: list[str]) -> list[str | pl.Expr]:
+    """What a row-by-row verdict of ``spec`` depends on: the columns it reads, except that a column only
+    checked for being present enters as whether it is null (run_id: a new value every run, the same verdict)."""
+    null_only = _null_only_columns(spec)
+    return [pl.col(c).is_null() if c in null_only else c for c in suite_columns(spec, frame_columns)]
+
+
+def _null_only_columns(spec: dict) -> set[str]:
+    """Columns that only not-null expectations read (none when one expectation may read any column: a
+    query-string row condition, or one that reads the table as a whole)."""
+    null_only, read_otherwise = set(), set()
+    for expectation in spec["expectations"]:
+        kwargs = expectation["kwargs"]
+        condition = kwargs.get("row_condition")
+        if isinstance(condition, str) or not _columns(kwargs):
+            return set()
+        read_otherwise |= _condition_columns(condition)
+        is_null_check = expectation["type"] == "expect_column_values_to_not_be_null"
+        (null_only if is_null_check else read_otherwise).update(_columns(kwargs))
+    return null_only - read_otherwise
 
 
 def _validate(context, source, name: str, spec: dict, frame: pl.DataFrame, parameters: dict, *, run_id: str,
