@@ -14,6 +14,13 @@ DEFAULT_RAW = REPO_ROOT / "data" / "raw"
 GOLD_DIR = REPO_ROOT / "tests" / "fixtures" / "gold"
 
 
+@pytest.fixture(autouse=True)
+def verified_memos(monkeypatch):
+    """Every memoized stage (lib/memo.py) also computes from scratch and fails on any difference, so a run
+    on warm memos is checked against a cold one in every test that runs the pipeline twice."""
+    monkeypatch.setenv("PLANWATCH_MEMO_VERIFY", "1")
+
+
 @pytest.fixture
 def planwatch_env(tmp_path, monkeypatch):
     """A tmp copy of data/raw and an empty warehouse folder, wired through PLANWATCH_* variables."""

@@ -8,6 +8,7 @@ import polars as pl
 
 from pipelines.defs.resources import PlanwatchResource
 from pipelines.lib.assessment import assess_targets
+from pipelines.lib.parquet_cache import cache_dir
 from pipelines.lib.reference import load_catalog, load_regions
 from pipelines.lib.schemas import ASSESSMENTS, TARGETS, quarantine_invalid
 from pipelines.lib.stage import StageResult
@@ -48,6 +49,7 @@ def assessments(
     frame = assess_targets(
         targets.rows, observations.rows, load_catalog(planwatch.paths.indicator_catalog),
         run_id=context.run.run_id, assessed_at=datetime.now(),
+        memo_dir=cache_dir(planwatch.paths.warehouse_dir, "assessments"),
     )
     result = quarantine_invalid(StageResult(frame), ASSESSMENTS)
     counts = result.rows.group_by("status").len().sort("status")

@@ -45,6 +45,7 @@ def observations(
     result = build_observations(
         statistics_files.rows, extracted_facts.rows, plan_documents.rows,
         load_catalog(paths.indicator_catalog), load_regions(paths.regions),
+        memo_dir=cache_dir(paths.warehouse_dir, "observations"),
     )
     result = quarantine_invalid(result, OBSERVATIONS, catalog=load_catalog(paths.indicator_catalog))
     kinds = result.rows.group_by("source_kind").len().sort("source_kind")

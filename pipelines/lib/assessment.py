@@ -18,10 +18,13 @@ indicator counts as met from the near edge of the band on (±0.5 for %, else ±2
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 
 import polars as pl
 
 from pipelines.lib.formatting import COMPARATOR_SIGNS
+from pipelines.lib.memo import PartitionMemo, frame_digest
+from pipelines.lib.parquet_cache import code_digest
 from pipelines.lib.targets import LEVEL_TYPES, RATE_KIND, chosen
 
 ASSESSMENT_SCHEMA = {
@@ -111,11 +114,28 @@ def assess_targets(
     *,
     run_id: str,
     assessed_at: datetime,
+    memo_dir: Path | None = None,
 ) -> pl.DataFrame:
-    """One row of ASSESSMENT_SCHEMA per target (TARGET_SCHEMA), from the chosen observations."""
-    judged = _judging_terms(targets, catalog)
-    measured = _measured(judged, _series(judged, observations, catalog))
-    decided = _decided(measured)
+    """One row of ASSESSMENT_SCHEMA per target (TARGET_SCHEMA), from the chosen observations, in the
+    order of ``targets``.
+
+    With ``memo_dir``, only the regions whose targets or observations changed since the run that stored
+    its result are assessed again (lib/memo.py): a target's assessment follows from its own row and its
+    region's observations, never from another region's."""
+    def judge(targets: pl.DataFrame, observations: pl.DataFrame) -> pl.DataFrame:
+        judged = _judging_terms(targets, catalog)
+        decided = _decided(_measured(judged, _series(judged, observations, catalog)))
+        return decided.select([c for c in ASSESSMENT_SCHEMA if c not in ("run_id", "assessed_at")])
+
+    if memo_dir is None:
+        decided = judge(targets, observations)
+    else:
+        version = code_digest(__name__, "assessment by region")
+        version.update(frame_digest(catalog).encode())
+        order = targets.select("target_id").with_row_index("_order")
+        decided = PartitionMemo(memo_dir, version.hexdigest()[:16]).run(
+            judge, {"targets": targets, "observations": observations}, key="region_code",
+            arrange=lambda rows: rows.join(order, on="target_id").sort("_order").drop("_order"))
     return (
         decided.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(assessed_at).alias("assessed_at"))
         .select(list(ASSESSMENT_SCHEMA))

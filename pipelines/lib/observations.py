@@ -52,9 +52,13 @@ revision wins), then reading order. Every candidate is kept with its source; ``i
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import polars as pl
 
 from pipelines.lib.frames import per_distinct
+from pipelines.lib.memo import SameInputMemo
+from pipelines.lib.parquet_cache import code_digest
 from pipelines.lib.reference import indicator_lookup, resolve, resolve_region
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult
 from pipelines.lib.units import base_unit, known_bases, spelled, with_converted
@@ -112,9 +116,15 @@ def build_observations(
     documents: pl.DataFrame,
     catalog: pl.DataFrame,
     regions: pl.DataFrame,
+    *,
+    memo_dir: Path | None = None,
 ) -> StageResult:
-    """Observations (OBSERVATION_SCHEMA) from statistics rows and text actuals, and the rows refused."""
-    stats, stats_rejected = _from_statistics(raw_statistics, catalog, regions)
+    """Observations (OBSERVATION_SCHEMA) from statistics rows and text actuals, and the rows refused.
+
+    With ``memo_dir``, the statistics rows' candidates (the bulk of the work: a million rows) are taken
+    from the last run while the statistics rows, catalog and regions are the same (lib/memo.py)."""
+    memo = SameInputMemo(memo_dir, code_digest(__name__, "statistics candidates").hexdigest()[:16])
+    stats, stats_rejected = memo.run(_from_statistics, raw_statistics, catalog, regions)
     texts, texts_rejected = _from_facts(facts, documents, catalog, regions)
     candidates = pl.concat([stats, texts.with_columns(pl.col("order") + raw_statistics.height)])
     kept, conflicts = _collapse_duplicates(candidates, regions)
