@@ -2,9 +2,9 @@
 
 Dagster's filesystem I/O manager, with polars frames stored as Parquet beside the pickle instead of inside
 it (lib/frame_store.py: 570 MB and 2.6 s become 21 MB and 0.4 s for the national observation table, which
-four steps load). Where the files go is the filesystem I/O manager's rule: ``base_dir`` if set, else the
-instance's storage folder; so a deployment on several machines points ``base_dir`` at shared storage
-(benchmarks/README.md).
+four steps load). Where the files go: PLANWATCH_STEP_STORAGE_DIR when set (a deployment on several machines
+points it at storage every worker mounts: benchmarks/README.md), else the instance's storage folder, as
+with Dagster's filesystem I/O manager.
 """
 
 from typing import Any
@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from upath import UPath
 
+from pipelines.defs.resources import env_or
 from pipelines.lib import frame_store
 
 
@@ -35,4 +36,4 @@ class FrameIOManager(dg.ConfigurableIOManagerFactory):
 
 @dg.definitions
 def storage() -> dg.Definitions:
-    return dg.Definitions(resources={"io_manager": FrameIOManager()})
+    return dg.Definitions(resources={"io_manager": FrameIOManager(base_dir=env_or("PLANWATCH_STEP_STORAGE_DIR", None))})
