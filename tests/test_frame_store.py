@@ -99,3 +99,17 @@ def test_a_dagster_run_hands_frames_between_steps_through_parquet(tmp_path):
     result = dg.materialize([upstream, downstream], resources={"io_manager": FrameIOManager(base_dir=str(tmp_path))})
     assert result.success and result.output_for_node("downstream") == 3
     assert list(tmp_path.glob(f"upstream{frame_store.FRAMES_SUFFIX}*/0000.parquet"))
+
+
+def test_the_step_storage_folder_comes_from_the_environment(tmp_path, monkeypatch):
+    from pipelines.defs.storage import storage
+
+    monkeypatch.setenv("PLANWATCH_STEP_STORAGE_DIR", str(tmp_path))
+
+    @dg.asset
+    def handed_on() -> pl.DataFrame:
+        return every_dtype()
+
+    assert dg.materialize([handed_on], resources=storage().resources).success
+    assert (tmp_path / "handed_on").is_file()
+    assert list(tmp_path.glob(f"handed_on{frame_store.FRAMES_SUFFIX}*/0000.parquet"))
