@@ -8,7 +8,7 @@ import duckdb
 import polars as pl
 
 from pipelines.lib.reference import resolve_region
-from pipelines.lib.warehouse import Warehouse, scalar
+from pipelines.lib.warehouse import Warehouse
 
 
 def load_run(
@@ -50,39 +50,39 @@ def load_run(
     return counts
 
 
+# What makes an observation the same value again: a revision is a new row, never an overwrite.
+OBSERVATION_IDENTITY = ("region_code", "indicator_key", "year", "source", "value_type", "value")
+_SAME_VALUE = " AND ".join(f"h.{c} IS NOT DISTINCT FROM o.{c}" if c in ("source", "value_type") else f"h.{c} = o.{c}"
+                           for c in OBSERVATION_IDENTITY)
+
+
 def load_observations(wh: Warehouse, con: duckdb.DuckDBPyConnection, observations: pl.DataFrame,
                       *, run_id: str, loaded_at: datetime) -> int:
     """Keep every value ever seen (revisions are new rows, never overwrites); mark this run's choice.
 
     A row is new when no earlier row has the same region, indicator, year, source, value type and value.
+    DuckDB compares only those columns (and the chosen flag): the million rows of a national run are
+    handed over narrow, and only the few new rows whole.
     """
-    incoming = observations.with_columns(pl.lit(run_id).alias("run_id"), pl.lit(loaded_at).alias("loaded_at"))
-    con.register("_obs", incoming.to_arrow())
+    keys = observations.select(*OBSERVATION_IDENTITY, "is_chosen").with_row_index("_row")
+    con.register("_obs", keys.to_arrow())
     try:
-        before = scalar(con, "SELECT count(*) FROM observation")
-        con.execute("""
-            INSERT INTO observation BY NAME
-            SELECT * FROM _obs o WHERE NOT EXISTS (
-                SELECT 1 FROM observation h
-                WHERE h.region_code = o.region_code AND h.indicator_key = o.indicator_key AND h.year = o.year
-                  AND h.source IS NOT DISTINCT FROM o.source AND h.value_type IS NOT DISTINCT FROM o.value_type
-                  AND h.value = o.value)
-        """)
+        new = con.sql(f"""
+            SELECT _row FROM _obs o WHERE NOT EXISTS (SELECT 1 FROM observation h WHERE {_SAME_VALUE})
+        """).pl()["_row"]
+        added = wh.append_rows(con, "observation", observations.filter(keys["_row"].is_in(new.implode())).with_columns(
+            pl.lit(run_id).alias("run_id"), pl.lit(loaded_at).alias("loaded_at")))
         # The chosen flag always reflects the latest run's precedence decision. Only the rows whose flag
         # changes are updated (a few a night), not the whole history.
-        con.execute("""
+        con.execute(f"""
             UPDATE observation SET is_chosen = flips.chosen FROM (
                 SELECT h.rowid AS row_id, coalesce(o.chosen, false) AS chosen
                 FROM observation h LEFT JOIN (
-                    SELECT region_code, indicator_key, year, source, value_type, value, bool_or(is_chosen) AS chosen
-                    FROM _obs GROUP BY ALL) o
-                  ON h.region_code = o.region_code AND h.indicator_key = o.indicator_key AND h.year = o.year
-                 AND h.source IS NOT DISTINCT FROM o.source AND h.value_type IS NOT DISTINCT FROM o.value_type
-                 AND h.value = o.value
+                    SELECT {", ".join(OBSERVATION_IDENTITY)}, bool_or(is_chosen) AS chosen FROM _obs GROUP BY ALL) o
+                  ON {_SAME_VALUE}
                 WHERE h.is_chosen IS DISTINCT FROM coalesce(o.chosen, false)) flips
             WHERE observation.rowid = flips.row_id
         """)
-        after = scalar(con, "SELECT count(*) FROM observation")
     finally:
         con.unregister("_obs")
-    return after - before
+    return added
