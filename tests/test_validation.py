@@ -543,15 +543,15 @@ def test_failing_rows_of_a_frame_read_in_several_chunks_are_reported(small_wareh
     """A national table comes out of DuckDB in several chunks; the failing rows filtered out of it keep
     empty chunks, on which polars' pl.format panics: they are reported like those of a one-chunk frame."""
     wh, _ = small_warehouse
-    read = gx_validation.table_frame
+    read = gx_validation._read
 
-    def in_chunks(con, table, *, run_id):
-        frame = read(con, table, run_id=run_id)
+    def in_chunks(con, sql, *, run_id):
+        frame = read(con, sql, run_id=run_id)
         return pl.concat([frame.slice(0, 2), frame.slice(2, 2), frame.slice(4)], rechunk=False)
 
     with wh.connect() as con:
         whole = validate_warehouse(con, run_id="run-1", docs_dir=None, found_at=datetime(2026, 1, 1))
-        monkeypatch.setattr(gx_validation, "table_frame", in_chunks)
+        monkeypatch.setattr(gx_validation, "_read", in_chunks)
         chunked = validate_warehouse(con, run_id="run-2", docs_dir=None, found_at=datetime(2026, 1, 1))
     for one, other in zip(whole.suites, chunked.suites, strict=True):
         assert one.failures.drop("run_id").equals(other.failures.drop("run_id")), one.table

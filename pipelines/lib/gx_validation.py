@@ -28,9 +28,10 @@ What a run judges: the rows it wrote and the rows it stands on, never the whole 
 Within that, a row that already passed a suite's row-by-row expectations, unchanged in every column the
 suite reads (its join columns too: the previous year's value, a key found in its table; a column only
 checked for being present, such as the assessment's run_id, by whether it is null), under the same
-suite, frame SQL, parameters, code, GX and polars, would pass again: ``PassedRows`` keeps the 64-bit hashes
+suite, frame SQL, parameters, code, GX and DuckDB, would pass again: ``PassedRows`` keeps the 64-bit hashes
 of such rows under <warehouse>/cache/validation/, and they are not handed to GX again (at national size
-that is 1.2 M chosen observations a night). A row that failed is never kept, so it is judged, reported
+that is 1.2 M chosen observations a night); DuckDB hashes the rows, and only the rows GX must see leave
+it whole (``TableRows``). A row that failed is never kept, so it is judged, reported
 and quarantined in every run that has it, exactly as without the memo; uniqueness (a property of the
 whole table) is judged on the whole table, as a second validation "<table>.whole_table", over the rows
 whose key hash occurs more than once (a key that occurs once cannot break it; equal keys hash alike).
@@ -188,10 +189,14 @@ def suite_parameters(con: duckdb.DuckDBPyConnection) -> dict:
     }
 
 
-def table_frame(con: duckdb.DuckDBPyConnection, table: str, *, run_id: str) -> pl.DataFrame:
-    sql = FRAMES.get(table, f"SELECT * FROM {table}")
+def _relation(con: duckdb.DuckDBPyConnection, sql: str, *, run_id: str):
+    """A frame query with ``$run_id`` and ``$yoy_kinds`` bound where it uses them."""
     params = {k: v for k, v in {"run_id": run_id, "yoy_kinds": list(YOY_VALUE_KINDS)}.items() if f"${k}" in sql}
-    return con.sql(sql, params=params).pl()
+    return con.sql(sql, params=params)
+
+
+def _read(con: duckdb.DuckDBPyConnection, sql: str, *, run_id: str) -> pl.DataFrame:
+    return _relation(con, sql, run_id=run_id).pl()
 
 
 def _context(docs_dir: Path | None):
@@ -223,26 +228,19 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
     results = []
     for name in names or suite_names():
         spec = load_suite(name)
-        # Each part's failures name the row by its place in the whole frame (FRAME_ROW), whatever part judged it.
-        frame = table_frame(con, name, run_id=run_id).with_row_index(FRAME_ROW)
-        by_row, whole, whole_rows_only = _split(spec)
+        by_row, whole, _ = _split(spec)
         memo = PassedRows.of(memo_dir, name, spec, parameters, code) if memo_dir is not None else None
-        hashes = _row_hashes(frame, _verdict_columns(by_row, [c for c in frame.columns if c != FRAME_ROW]))
-        to_judge = ~hashes.is_in(memo.passed().implode()) if memo is not None else pl.repeat(True, frame.height,
-                                                                                             eager=True)
-        judged = frame.filter(to_judge)
-        parts = [_validate(context, source, name, by_row, judged, parameters, run_id=run_id)]
-        if whole["expectations"]:  # judged on the whole table; for uniqueness alone a row whose key occurs
-            # once cannot break it, so GX gets the rows whose key hash repeats (equal keys hash alike:
-            # nothing is missed; a hash collision only adds a row to judge).
-            candidates = frame.filter(_repeated_keys(frame, whole)) if whole_rows_only else frame
-            parts.append(_validate(context, source, f"{name}.{WHOLE_TABLE}", whole, candidates, parameters,
+        rows = TableRows.read(con, name, spec, memo.passed() if memo is not None else None, run_id=run_id)
+        parts = [_validate(context, source, name, by_row, rows.judged, parameters, run_id=run_id)]
+        if whole["expectations"]:
+            parts.append(_validate(context, source, f"{name}.{WHOLE_TABLE}", whole, rows.candidates, parameters,
                                    run_id=run_id, table=name))
         if memo is not None:
-            failed = hashes.gather(parts[0].failures["_row"].unique())
-            memo.store(hashes.filter(~hashes.is_in(failed.implode())))
-        results.append(_merged(name, spec, parts, judged=judged.height, skipped=frame.height - judged.height))
-        del frame, judged  # one table's frames at a time
+            failed = rows.judged_verdicts.filter(rows.judged[FRAME_ROW].is_in(parts[0].failures["_row"].implode()))
+            memo.store(rows.verdicts.filter(~rows.verdicts.is_in(failed.implode())))
+        results.append(_merged(name, spec, parts, judged=rows.judged.height,
+                               skipped=rows.verdicts.len() - rows.judged.height))
+        del rows  # one table's frames at a time
     index = None
     if docs_dir is not None:
         shutil.rmtree(docs_dir, ignore_errors=True)  # one site per run: no stale pages of earlier runs
@@ -252,6 +250,7 @@ def run_suites(con: duckdb.DuckDBPyConnection, *, run_id: str, docs_dir: Path | 
 
 
 FRAME_ROW = "_frame_row"
+VERDICT = "_verdict"  # a row's hash of what its row-by-row verdict depends on (PassedRows keeps those that passed)
 WHOLE_TABLE = "whole_table"
 UNIQUENESS_TYPES = ("expect_column_values_to_be_unique", "expect_compound_columns_to_be_unique")
 # Expectations whose verdict on a row depends on that row alone: only these may skip rows that passed before.
@@ -275,18 +274,6 @@ def _split(spec: dict) -> tuple[dict, dict, bool]:
     return {**spec, "expectations": by_row}, {**spec, "expectations": whole}, only_uniqueness
 
 
-def _repeated_keys(frame: pl.DataFrame, spec: dict) -> pl.Series:
-    """Rows whose key (the columns of any of ``spec``'s expectations) hashes like another row's among the
-    rows its row condition can select."""
-    repeated = pl.repeat(False, frame.height, eager=True)
-    for expectation in spec["expectations"]:
-        kwargs = expectation["kwargs"]
-        selected = frame.select(_may_select(kwargs.get("row_condition")).alias("_selected"))["_selected"]
-        hashes = _row_hashes(frame, _columns(kwargs)).set(~selected, None)  # not selected: never a repeat
-        repeated |= hashes.is_duplicated() & selected
-    return repeated
-
-
 def _may_select(condition) -> pl.Expr:
     """The rows a row condition may select: exact for ``column == literal`` and "and" of such; every row
     for any other condition (a superset is always safe here)."""
@@ -301,16 +288,87 @@ def _may_select(condition) -> pl.Expr:
     return pl.lit(True)
 
 
-def _row_hashes(frame: pl.DataFrame, columns: list[str | pl.Expr]) -> pl.Series:
-    return frame.select(columns).hash_rows(seed=0) if columns else pl.repeat(0, frame.height, dtype=pl.UInt64,
-                                                                             eager=True)
+@dataclass
+class TableRows:
+    """What the validation of one table needs of its frame: every row's verdict hash (for the memo), the whole
+    rows GX must judge row by row (their verdict has not passed before), and the whole rows the whole-table
+    expectations must see: for uniqueness alone, the rows whose key hash repeats among the rows its row
+    condition may select (a key that occurs once cannot break it; equal keys hash alike, so nothing is
+    missed, and a collision only adds a row); for any other, every row. Each part's failures name a row by
+    its place in the frame read (FRAME_ROW), whatever part judged it."""
+
+    verdicts: pl.Series
+    judged: pl.DataFrame
+    judged_verdicts: pl.Series
+    candidates: pl.DataFrame
+
+    @classmethod
+    def read(cls, con: duckdb.DuckDBPyConnection, table: str, spec: dict, passed: pl.Series | None, *,
+             run_id: str) -> TableRows:
+        """DuckDB hashes the rows. With rows that passed before, it first hands over only the hashes (and the
+        columns of the uniqueness conditions), then the whole rows of the few GX must see: reading every
+        column of every row was most of an incremental run's validation."""
+        by_row, whole, whole_rows_only = _split(spec)
+        sql = FRAMES.get(table, f"SELECT * FROM {table}")
+        keyed = whole["expectations"] if whole_rows_only else []
+        keys = {f"_key{i}": _columns(e["kwargs"]) for i, e in enumerate(keyed)}
+        selected = {key: _may_select(e["kwargs"].get("row_condition")) for key, e in zip(keys, keyed, strict=True)}
+        verdict = _verdict_sql(by_row, _relation(con, sql, run_id=run_id).columns)
+        hashed = (f"SELECT *, {_hash_sql(verdict)} AS {VERDICT}"
+                  + "".join(f", {_hash_sql([_quoted(c) for c in cols])} AS {key}" for key, cols in keys.items())
+                  + f" FROM ({sql})")
+        unseen = passed is None or passed.is_empty()  # no memo, or none for this version: judge every row
+        whole_rows = unseen or not whole_rows_only
+        if whole_rows:  # GX sees every row: read them whole at once
+            frame = index = _read(con, hashed, run_id=run_id)
+        else:
+            conditions = sorted(set().union(*(_condition_columns(e["kwargs"].get("row_condition")) for e in keyed)))
+            index = _read(con, f"SELECT {', '.join([VERDICT, *keys, *map(_quoted, conditions)])} FROM ({hashed})",
+                          run_id=run_id)
+        new = None if unseen else index[VERDICT].filter(~index[VERDICT].is_in(passed.implode())).unique()
+        repeated = {key: _repeated(index, key, selected[key]) for key in keys}
+        if not whole_rows:
+            frame = _read_where(con, hashed, {VERDICT: new, **repeated}, run_id=run_id)
+        frame = frame.with_row_index(FRAME_ROW)
+        judged = frame if new is None else frame.filter(pl.col(VERDICT).is_in(new.implode()))
+        candidates = frame.filter(pl.any_horizontal(pl.lit(False), *(
+            selected[key] & pl.col(key).is_in(repeated[key].implode()) for key in keys))) if whole_rows_only else frame
+        return cls(index[VERDICT], judged.drop(VERDICT, *keys), judged[VERDICT], candidates.drop(VERDICT, *keys))
 
 
-def _verdict_columns(spec: dict, frame_columns: list[str]) -> list[str | pl.Expr]:
+def _repeated(frame: pl.DataFrame, column: str, selected: pl.Expr) -> pl.Series:
+    """The values of ``column`` that occur more than once among the rows ``selected`` picks."""
+    return frame.filter(selected).select(pl.col(column).filter(pl.col(column).is_duplicated()).unique())[column]
+
+
+def _read_where(con: duckdb.DuckDBPyConnection, hashed: str, wanted: dict[str, pl.Series], *,
+                run_id: str) -> pl.DataFrame:
+    """The rows of ``hashed`` whose hash column (a key of ``wanted``) holds one of its values."""
+    values = pl.concat([pl.DataFrame({"part": part, "hash": hashes}, schema={"part": pl.String, "hash": pl.UInt64})
+                        for part, hashes in wanted.items()])
+    if values.is_empty():
+        return _read(con, f"{hashed} LIMIT 0", run_id=run_id)
+    con.register("gx_wanted_hashes", values)
+    try:
+        where = " OR ".join(f"{part} IN (SELECT hash FROM gx_wanted_hashes WHERE part = '{part}')" for part in wanted)
+        return _read(con, f"SELECT * FROM ({hashed}) WHERE {where}", run_id=run_id)
+    finally:
+        con.unregister("gx_wanted_hashes")
+
+
+def _quoted(column: str) -> str:
+    return '"' + column.replace('"', '""') + '"'
+
+
+def _hash_sql(expressions: list[str]) -> str:
+    return f"hash({', '.join(expressions)})" if expressions else "0::UBIGINT"
+
+
+def _verdict_sql(spec: dict, frame_columns: list[str]) -> list[str]:
     """What a row-by-row verdict of ``spec`` depends on: the columns it reads, except that a column only
     checked for being present enters as whether it is null (run_id: a new value every run, the same verdict)."""
     null_only = _null_only_columns(spec)
-    return [pl.col(c).is_null() if c in null_only else c for c in suite_columns(spec, frame_columns)]
+    return [f"({_quoted(c)} IS NULL)" if c in null_only else _quoted(c) for c in suite_columns(spec, frame_columns)]
 
 
 def _null_only_columns(spec: dict) -> set[str]:
@@ -370,17 +428,17 @@ def _merged(table: str, spec: dict, parts: list[SuiteResult], *, judged: int, sk
 class PassedRows:
     """The hashes of the rows (the columns a suite reads) that passed its row-by-row expectations, kept
     under a version of everything the verdict depends on: the suite, the frame's SQL, the parameters,
-    this module's code, GX and polars. Such a row, unchanged, would pass again: it is not judged again.
+    this module's code, GX, polars and DuckDB. Such a row, unchanged, would pass again: it is not judged again.
     A row that failed is never kept, so it is judged, and reported, in every run that has it."""
 
     cache: ParquetCache
 
     @staticmethod
     def code_version() -> str:
-        """This module's code (and what it imports), GX and polars: taken once per run."""
+        """This module's code (and what it imports), GX, polars and DuckDB (it hashes the rows): taken once per run."""
         import great_expectations as gx
 
-        return code_digest(__name__, f"passed rows 1|gx {gx.__version__}").hexdigest()
+        return code_digest(__name__, f"passed rows 2|gx {gx.__version__}|duckdb {duckdb.__version__}").hexdigest()
 
     @classmethod
     def of(cls, root: Path, table: str, spec: dict, parameters: dict, code: str) -> PassedRows:
