@@ -131,18 +131,37 @@ def _read_routing_file(path: Path) -> tuple[pl.DataFrame | None, str | None]:
 # ---------------------------------------------------------------------------------------------- planning
 
 # The latest run's status changes: status_before comes from the previous run that assessed the target.
+# Runs are ordered as v_latest_run orders them. Most targets were judged by the run just before the latest,
+# so only the few it did not judge (new, or quarantined then) are looked up in the rest of the history:
+# the history grows by a whole country's assessments every night, and a window over all of it took
+# seconds at national size after a few weeks.
 _CHANGES = """
-    per_run AS (
-        SELECT target_id, run_id, any_value(status) AS status, max(assessed_at) AS assessed_at
-        FROM assessment GROUP BY target_id, run_id),
-    history AS (
-        SELECT *, lag(status) OVER w AS status_before, lag(run_id) OVER w AS previous_run_id
-        FROM per_run WINDOW w AS (PARTITION BY target_id ORDER BY assessed_at NULLS FIRST, run_id)),
+    latest_run AS (SELECT run_id FROM v_latest_run),
+    previous_run AS (
+        SELECT run_id FROM (SELECT run_id, max(assessed_at) AS assessed_at FROM assessment GROUP BY run_id)
+        WHERE run_id <> (SELECT run_id FROM latest_run)
+        ORDER BY assessed_at DESC NULLS LAST, run_id DESC LIMIT 1),
+    latest AS (
+        SELECT target_id, any_value(status) AS status FROM assessment
+        WHERE run_id = (SELECT run_id FROM latest_run) GROUP BY target_id),
+    previous AS (
+        SELECT target_id, any_value(status) AS status, any_value(run_id) AS run_id FROM assessment
+        WHERE run_id = (SELECT run_id FROM previous_run) GROUP BY target_id),
+    older AS (
+        SELECT target_id, status, run_id FROM (
+            SELECT target_id, run_id, any_value(status) AS status,
+                   row_number() OVER (PARTITION BY target_id
+                                      ORDER BY max(assessed_at) DESC NULLS LAST, run_id DESC) AS back
+            FROM assessment
+            WHERE run_id <> (SELECT run_id FROM latest_run)
+              AND target_id IN (SELECT target_id FROM latest ANTI JOIN previous USING (target_id))
+            GROUP BY target_id, run_id)
+        WHERE back = 1),
     changes AS (
-        SELECT h.target_id, h.status_before, h.status AS status_after,
-               coalesce(h.previous_run_id, '') AS previous_run_id
-        FROM history h JOIN v_latest_run lr ON lr.run_id = h.run_id
-        WHERE h.status IS DISTINCT FROM h.status_before),
+        SELECT l.target_id, b.status AS status_before, l.status AS status_after,
+               coalesce(b.run_id, '') AS previous_run_id
+        FROM latest l LEFT JOIN (SELECT * FROM previous UNION ALL SELECT * FROM older) b USING (target_id)
+        WHERE l.status IS DISTINCT FROM b.status),
     status_rank(status, rank) AS (
         VALUES ('achieved', 0), ('on_track', 0), ('at_risk', 1), ('off_track', 2))
 """
@@ -167,8 +186,7 @@ WITH RECURSIVE
         WHERE a.rank > coalesce(b.rank, 1)  -- first judged (no rank before) counts only when off_track
         UNION
         SELECT u.target_id, u.status_before, u.status_after, u.previous_run_id
-        FROM alert u JOIN history h ON h.target_id = u.target_id AND h.status = u.status_after
-        JOIN v_latest_run lr ON lr.run_id = h.run_id
+        FROM alert u JOIN latest h ON h.target_id = u.target_id AND h.status = u.status_after
         WHERE u.recipient = '{NO_RECIPIENT}' AND u.state = 'held'),
     subject AS (
         SELECT s.*, t.region_code, i.category
