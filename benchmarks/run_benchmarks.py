@@ -38,6 +38,7 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import psutil
 
 from benchmarks.generate_corpus import DEFAULT_MIX, generate
@@ -235,8 +236,6 @@ def change_one_document(raw: Path) -> tuple[Path, bytes]:
 
 def table_digest(warehouse: Path) -> dict[str, str]:
     """Order-independent digest of each compared table of the published warehouse."""
-    import duckdb
-
     con = duckdb.connect(str(warehouse / "planwatch.duckdb"), read_only=True)
     try:
         digests = {}
@@ -294,8 +293,19 @@ def machine(commit: str | None) -> dict:
 # ---------------------------------------------------------------------------------------------------------
 
 
+def add_history(warehouse: Path, nights: int) -> None:
+    """Copies of the latest run's assessments and refused rows as ``nights`` earlier nights, a day apart:
+    the tables that grow every night, as a warehouse in service has them."""
+    with duckdb.connect(str(warehouse / "planwatch.duckdb")) as con:
+        latest = con.execute("SELECT run_id FROM v_latest_run").fetchall()[0][0]
+        for night in range(1, nights + 1):
+            for table, at in (("assessment", "assessed_at"), ("rejected_row", "rejected_at")):
+                con.execute(f"""INSERT INTO {table} SELECT * REPLACE ('history-{night:03d}' AS run_id,
+                                {at} - INTERVAL {night} DAY AS {at}) FROM {table} WHERE run_id = ?""", [latest])
+
+
 def benchmark_size(work: Path, size: int, executors: list[str], seed: int, jobs: int, timeout: float,
-                   cap_mb: float, incremental: bool = True) -> dict:
+                   cap_mb: float, incremental: bool = True, history_nights: int = 0) -> dict:
     raw, summary = corpus(work, size, seed, jobs)
     result = {"regions": size, "corpus": summary, "runs": {}}
     for executor in executors:
@@ -314,6 +324,13 @@ def benchmark_size(work: Path, size: int, executors: list[str], seed: int, jobs:
                 result["runs"][f"incremental_{executor}"] = measured_run(raw, warehouse, executor, timeout, cap_mb)
             finally:
                 path.write_bytes(original)
+            if history_nights:
+                # The same night after a month in service: the document changes back, and the warehouse
+                # holds the assessments and refused rows of ``history_nights`` earlier nights.
+                add_history(warehouse, history_nights)
+                print(f"[{size}] incremental run after {history_nights} nights of history, {executor} ...", flush=True)
+                result["runs"][f"incremental_{history_nights}_nights_{executor}"] = measured_run(
+                    raw, warehouse, executor, timeout, cap_mb)
     digests = [r.get("digest") for k, r in result["runs"].items() if k.startswith("full_")]
     if len(digests) > 1:
         result["executors_identical"] = all(d is not None and d == digests[0] for d in digests)
@@ -390,6 +407,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commit", help="commit the code under test is at (default: git rev-parse HEAD)")
     parser.add_argument("--no-throughput", action="store_true")
     parser.add_argument("--no-incremental", action="store_true")
+    parser.add_argument("--history-nights", type=int, default=30,
+                        help="after the incremental run, one more with this many earlier nights in the history (0: none)")
     parser.add_argument("--child-run", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.child_run:
@@ -405,7 +424,7 @@ def main(argv: list[str] | None = None) -> int:
         results["throughput"] = extraction_throughput(raw)
     for size in sizes:
         results["sizes"].append(benchmark_size(args.work_dir, size, executors, args.seed, args.jobs, args.timeout,
-                                               args.memory_cap_mb, not args.no_incremental))
+                                               args.memory_cap_mb, not args.no_incremental, args.history_nights))
         args.results_dir.mkdir(parents=True, exist_ok=True)
         (args.results_dir / f"{results['taken_at'].replace(':', '')}.json").write_text(
             json.dumps(results, ensure_ascii=False, indent=1))

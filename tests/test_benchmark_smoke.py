@@ -52,3 +52,29 @@ def test_the_pipeline_runs_on_a_smoke_corpus(tmp_path, monkeypatch):
         assert count("SELECT count(*) FROM target") > 0
     finally:
         con.close()
+
+
+def test_history_padding_adds_earlier_nights_and_the_next_run_stands_on_them(tmp_path, monkeypatch):
+    from benchmarks.run_benchmarks import add_history
+
+    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
+    generate(raw, 3, seed=2026)
+    monkeypatch.setenv("PLANWATCH_RAW_DIR", str(raw))
+    monkeypatch.setenv("PLANWATCH_WAREHOUSE_DIR", str(warehouse))
+    for name in ("PLANWATCH_SMTP_HOST", "PLANWATCH_EXECUTOR", "DAGSTER_HOME"):
+        monkeypatch.delenv(name, raising=False)
+    assert run_once().success
+
+    def count(sql):
+        with duckdb.connect(str(warehouse / "planwatch.duckdb"), read_only=True) as con:
+            return con.execute(sql).fetchall()[0]
+
+    first_run, assessed = count("SELECT run_id, n_assessments FROM v_latest_run")
+    add_history(warehouse, 3)
+    assert count("SELECT count(DISTINCT run_id), count(*) FROM assessment") == (4, 4 * assessed)
+    assert count("SELECT run_id FROM v_latest_run")[0] == first_run  # the padding is older than the run
+    assert count("SELECT count(*) FROM assessment WHERE run_id = 'history-003' "
+                 "AND assessed_at < (SELECT assessed_at FROM v_latest_run) - INTERVAL 2 DAY")[0] == assessed
+
+    assert run_once().success
+    assert count("SELECT count(DISTINCT run_id) FROM assessment")[0] == 5
