@@ -10,11 +10,13 @@ Everything is read from the analyst views (sql/views), so the pages show exactly
 querying the warehouse sees. The pages work offline: charts are inline SVG built here, styles are
 inline, and no script or font is fetched.
 
-The report scales with the largest region, not the country: the views are read once into temporary
-tables, then regions are rendered a batch at a time and dropped. A region's page and workbook are
-rewritten only when what they show changed (a hash of the region's rows, kept in a sidecar), so a run
-that touched one document rewrites one region's files. Files are written under a temporary name and
-renamed, so a manager opening a page during a run sees the previous one or the new one, never half.
+The report scales with what changed, not the country. A digest of each region's table rows (kept in a
+sidecar with the files' hashes) tells which regions' inputs changed since the last report; only those
+are read from the views (one region at a time when they are few, all at once when many) into temporary
+tables and hashed. A region's page and workbook are rewritten only when those view rows changed, so a run
+that touched one document reads and rewrites one region's files. Regions are rendered a batch at a time.
+Files are written under a temporary name and renamed, so a manager opening a page during a run sees the
+previous one or the new one, never half.
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ PERCENT_COLUMNS = ["完成进度", "时间进度"]
 
 WORKBOOK_GLOB = "[0-9][0-9][0-9][0-9][0-9][0-9].xlsx"  # the files workbook_name() makes (GB/T 2260 codes)
 REGION_PAGE_GLOB = "[0-9][0-9][0-9][0-9][0-9][0-9].html"  # the files region_page_name() makes
-STATE_FILE = ".report-state.json"  # per region: the hash of the rows its page and workbook were written from
+# Per region: a digest of the table rows its files come from, and hashes of the view rows its page and its
+# workbook were written from.
+STATE_FILE = ".report-state.json"
+FEW_REGIONS = 16  # up to this many changed regions are read from the views one by one; more, all at once
 REGIONS_PER_BATCH = 50  # regions read from DuckDB at once: bounds memory, keeps the query count low
 TEMPLATES = ("report_base.html.j2", "report.html.j2", "report_region.html.j2")
 
@@ -102,22 +107,30 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
     regions' files are drawn in that many worker processes (the files of each region are independent)."""
     reports_dir.mkdir(parents=True, exist_ok=True)
     statuses = con.sql("SELECT code AS status, label_zh FROM v_label WHERE kind = 'status' ORDER BY sort_order").pl()
-    _stage_inputs(con)
     try:
         regions = _regions(con)
+        overview = status_overview(con.sql("SELECT region_code, status FROM report_assessed").pl(), statuses)
         previous = _read_state(reports_dir)
         version = _render_version()
-        state = {code: {"html": f"{version}:{page_hash}", "xlsx": f"{version}:{table_hash}"}
-                 for code, page_hash, table_hash in regions.select("region_code", "page_hash", "table_hash").iter_rows()}
-
-        def stale(code: str, kind: str, path: Path) -> bool:
-            return previous.get(code, {}).get(kind) != state[code][kind] or not path.exists()
-
         files: dict[str, Path] = {}
         pages = {code: reports_dir / region_page_name(code) for code in regions["region_code"]}
         for code in pages:
             if code != UNKNOWN_REGION:  # no GB/T code, no table to hand in
                 files[f"xlsx:{code}"] = reports_dir / workbook_name(code)
+        inputs = {code: f"{version}:{digest}" for code, digest in regions.select("region_code", "inputs").iter_rows()}
+        # Only the regions whose tables changed (or whose files are gone) are read from the views: for the
+        # others, last run's hashes still describe what their files show.
+        changed = [code for code in pages
+                   if previous.get(code, {}).get("inputs") != inputs[code] or not pages[code].exists()
+                   or (f"xlsx:{code}" in files and not files[f"xlsx:{code}"].exists())]
+        _stage_inputs(con, changed if len(changed) <= FEW_REGIONS else None)
+        state = {code: previous[code] for code in pages if code not in changed}
+        state |= {code: {"inputs": inputs[code], "html": f"{version}:{page_hash}", "xlsx": f"{version}:{table_hash}"}
+                  for code, page_hash, table_hash in _row_hashes(con).iter_rows()}
+
+        def stale(code: str, kind: str, path: Path) -> bool:
+            return previous.get(code, {}).get(kind) != state[code][kind] or not path.exists()
+
         pending = [code for code in pages
                    if stale(code, "html", pages[code]) or (f"xlsx:{code}" in files
                                                            and stale(code, "xlsx", files[f"xlsx:{code}"]))]
@@ -125,7 +138,6 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
         # leave a new file behind a hash that a later run could match.
         _write_state(reports_dir, {code: state[code] for code in state if code not in pending})
 
-        overview = status_overview(con.sql("SELECT region_code, status FROM report_target").pl(), statuses)
         region_info = _region_info(regions, overview)
         batches = (
             RegionBatch(targets=targets, path=path, evaluation=evaluation, run_id=run_id, statuses=statuses,
@@ -136,8 +148,8 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
             for codes, (targets, path, evaluation) in _region_batches(con, pending))
         _render_all(batches, processes=processes if len(pending) > REGIONS_PER_BATCH else 1)
     finally:
-        con.execute("DROP TABLE IF EXISTS report_target; DROP TABLE IF EXISTS report_path; "
-                    "DROP TABLE IF EXISTS report_evaluation")
+        con.execute("DROP TABLE IF EXISTS report_assessed; DROP TABLE IF EXISTS report_target; "
+                    "DROP TABLE IF EXISTS report_path; DROP TABLE IF EXISTS report_evaluation")
 
     _remove_stale(reports_dir, WORKBOOK_GLOB, keep={p.name for p in files.values()})
     _remove_stale(reports_dir, REGION_PAGE_GLOB, keep={p.name for p in pages.values()})
@@ -153,50 +165,125 @@ def build_report(con: duckdb.DuckDBPyConnection, reports_dir: Path, *, run_id: s
 
 # ---------------------------------------------------------------------------------------------- inputs
 
-def _stage_inputs(con: duckdb.DuckDBPyConnection) -> None:
-    """The views' rows the report shows, once, into temporary tables (session-local: a read-only
-    connection can make them): each view is computed once instead of once per region."""
+def _regions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """Every region with assessed targets, in report order, with its name and a digest of the table rows
+    its page and workbook are drawn from (``inputs``); leaves each assessed target's region and status in
+    the temporary table report_assessed (the status overview). Read from the tables, not the views: this
+    is the cheap question asked of every region each run, the views are read for the changed ones.
+
+    The digest covers, per region, every column of the rows the three views read for it (its targets, each
+    target's latest assessment, the targets' documents, the region, its chosen observations) and, for all,
+    the indicator table and the views' SQL. Columns that change every run without changing a row's
+    meaning are left out: the assessment's run_id and assessed_at (a page does not show them), the
+    document's loaded_at. A change the digest sees that the pages do not show costs a read of that
+    region's views, nothing more: whether its files are rewritten is decided on the view rows
+    (_row_hashes, whose note on mixing row hashes before the XOR applies here too). DuckDB's hash is
+    stable for a DuckDB version (which is in the digest), which is all a cache needs."""
     con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE report_target AS
+        CREATE OR REPLACE TEMP TABLE report_assessed AS
+        WITH moments AS (
+            -- The few distinct assessment times, numbered in v_target_status's order (by assessed_at, then
+            -- run_id, none first): an integer to pick each target's latest row by, cheaper than the pair.
+            SELECT assessed_at, run_id,
+                   row_number() OVER (ORDER BY assessed_at NULLS FIRST, run_id NULLS FIRST) AS recency
+            FROM (SELECT DISTINCT assessed_at, run_id FROM assessment)
+        ),
+        latest AS (
+            SELECT a.target_id, max_by(a.rowid, m.recency) AS latest_row
+            FROM assessment a
+            JOIN moments m ON a.assessed_at IS NOT DISTINCT FROM m.assessed_at
+                          AND a.run_id IS NOT DISTINCT FROM m.run_id
+            GROUP BY a.target_id
+        ),
+        assessed AS (
+            SELECT a.target_id, a.status, hash(*COLUMNS(a.* EXCLUDE (run_id, assessed_at))) AS assessment_hash
+            FROM latest l JOIN assessment a ON a.rowid = l.latest_row
+        ),
+        targets AS (SELECT target_id, region_code, region_name, doc_id, hash(t) AS target_hash FROM target t),
+        documents AS (SELECT doc_id, hash(*COLUMNS(* EXCLUDE (loaded_at))) AS document_hash FROM document)
+        SELECT coalesce(t.region_code, '{UNKNOWN_REGION}') AS region_code, t.region_code IS NULL AS unknown,
+               -- as v_target_status names it
+               CASE WHEN t.region_code IS NULL THEN '{UNKNOWN_REGION_NAME}'
+                    ELSE coalesce(r.name_zh, t.region_name, t.region_code) END AS region_name,
+               a.status, hash(hash(t.target_hash, r, a.assessment_hash, d.document_hash)) AS target_hash
+        FROM targets t
+        JOIN assessed a USING (target_id)
+        LEFT JOIN region r ON r.region_code = t.region_code
+        LEFT JOIN documents d ON d.doc_id = t.doc_id
+        WHERE a.status IS NOT NULL""")
+    return con.sql("""
+        WITH figures AS (SELECT region_code, bit_xor(hash(hash(o))) AS figures_hash
+                         FROM observation o WHERE is_chosen GROUP BY region_code),
+             shared AS (SELECT hash((SELECT bit_xor(hash(hash(i))) FROM indicator i),
+                                    (SELECT string_agg(sql, ';' ORDER BY view_name) FROM duckdb_views()
+                                     WHERE NOT internal), version()) AS shared_hash)
+        SELECT a.region_code, min(a.region_name) AS region_name,
+               hash(bit_xor(a.target_hash), any_value(f.figures_hash), any_value(s.shared_hash))::VARCHAR AS inputs
+        FROM report_assessed a LEFT JOIN figures f USING (region_code) CROSS JOIN shared s
+        GROUP BY a.region_code, a.unknown
+        ORDER BY a.unknown, a.region_code""").pl()
+
+
+def _stage_inputs(con: duckdb.DuckDBPyConnection, codes: list[str] | None) -> None:
+    """The views' rows the report shows, of the regions ``codes`` (None: every region), into temporary
+    tables (session-local: a read-only connection can make them). A few regions are read one at a time:
+    the views pass a filter on one region_code down to the table scans, not a list of them."""
+    targets = f"""
         SELECT coalesce(s.region_code, '{UNKNOWN_REGION}') AS region_code,
                CASE WHEN s.region_code IS NULL THEN '{UNKNOWN_REGION_NAME}' ELSE s.region_name END AS region_name,
                {", ".join(f"s.{c}" for c in CARD_COLUMNS)}
         FROM v_target_status s
         LEFT JOIN v_label c ON c.kind = 'category' AND c.code = s.category
-        WHERE s.status IS NOT NULL
+        WHERE s.status IS NOT NULL AND {{region}}
         -- Within a region: the shortfalls first, the targets without data last, each in plan-table order.
         ORDER BY s.region_code NULLS LAST,
                  CASE WHEN s.status IN ('off_track', 'at_risk') THEN 0 WHEN s.status = 'insufficient_data' THEN 2
                       ELSE 1 END,
-                 c.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id""")
-    con.execute("""
-        CREATE OR REPLACE TEMP TABLE report_path AS
+                 c.sort_order NULLS LAST, s.indicator_name, s.target_year, s.target_id"""
+    paths = """
         SELECT t.region_code, p.target_id, p.year, p.plan_value, p.observed_value, p.observed_source
         FROM v_target_path p JOIN report_target t USING (target_id)
-        ORDER BY t.region_code, p.target_id, p.year""")
-    con.execute(f"""
-        CREATE OR REPLACE TEMP TABLE report_evaluation AS
-        SELECT coalesce(region_code, '{UNKNOWN_REGION}') AS region_code, * EXCLUDE (region_code)
-        FROM v_evaluation_table""")  # the view's order (per region and plan) is the table's rowid order
+        WHERE {region}
+        ORDER BY t.region_code, p.target_id, p.year"""
+    evaluation = f"""
+        SELECT coalesce(e.region_code, '{UNKNOWN_REGION}') AS region_code, e.* EXCLUDE (region_code)
+        FROM v_evaluation_table e
+        WHERE {{region}}"""  # the view's order (per region and plan) is the table's rowid order
+    staged = (("report_target", "s", targets), ("report_path", "p", paths), ("report_evaluation", "e", evaluation))
+    for table, _, sql in staged:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS {sql.format(region='true')} LIMIT 0")
+    for code in [None] if codes is None else codes:
+        for table, alias, sql in staged:
+            condition, params = _one_region(alias, code)
+            con.execute(f"INSERT INTO {table} {sql.format(region=condition)}", params)
 
 
-def _regions(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
-    """Every region with assessed targets, in report order, with hashes of what its page and its
-    workbook are made of: each row hashed with its place in the region, combined by XOR (no sort needed).
-    DuckDB's hash is stable for a DuckDB version, which is all a cache needs."""
+def _one_region(alias: str, code: str | None) -> tuple[str, list[str]]:
+    """The condition that keeps one region's rows of a view (every row, for None), and its parameters."""
+    if code is None:
+        return "true", []
+    if code == UNKNOWN_REGION:
+        return f"{alias}.region_code IS NULL", []
+    return f"{alias}.region_code = $1", [code]
+
+
+def _row_hashes(con: duckdb.DuckDBPyConnection) -> pl.DataFrame:
+    """The staged regions with hashes of what their page and their workbook are made of: each row hashed
+    with its place in the region, combined by XOR (no sort needed).
+
+    Row hashes are hashed once more before the XOR: DuckDB's hash of several values (or of a struct) XORs
+    in the last one's hash, so across rows that part would cancel out (two rows changing the same way,
+    or every row's place) unless mixed first."""
     return con.sql("""
-        WITH first AS (SELECT region_code, min(rowid) AS first_row, any_value(region_name) AS region_name
-                       FROM report_target GROUP BY region_code),
+        WITH first AS (SELECT region_code, min(rowid) AS first_row FROM report_target GROUP BY region_code),
              eval_first AS (SELECT region_code, min(rowid) AS first_row FROM report_evaluation GROUP BY region_code),
-             t AS (SELECT region_code, bit_xor(hash(t, t.rowid - first.first_row)) AS h
+             t AS (SELECT region_code, bit_xor(hash(hash(t, t.rowid - first.first_row))) AS h
                    FROM report_target t JOIN first USING (region_code) GROUP BY region_code),
-             p AS (SELECT region_code, bit_xor(hash(p)) AS h FROM report_path p GROUP BY region_code),
-             e AS (SELECT region_code, bit_xor(hash(e, e.rowid - eval_first.first_row)) AS h
+             p AS (SELECT region_code, bit_xor(hash(hash(p))) AS h FROM report_path p GROUP BY region_code),
+             e AS (SELECT region_code, bit_xor(hash(hash(e, e.rowid - eval_first.first_row))) AS h
                    FROM report_evaluation e JOIN eval_first USING (region_code) GROUP BY region_code)
-        SELECT first.region_code, first.region_name,
-               hash(t.h, p.h, e.h)::VARCHAR AS page_hash, coalesce(e.h, 0)::VARCHAR AS table_hash
-        FROM first JOIN t USING (region_code) LEFT JOIN p USING (region_code) LEFT JOIN e USING (region_code)
-        ORDER BY first.first_row""").pl()
+        SELECT first.region_code, hash(t.h, p.h, e.h)::VARCHAR AS page_hash, coalesce(e.h, 0)::VARCHAR AS table_hash
+        FROM first JOIN t USING (region_code) LEFT JOIN p USING (region_code) LEFT JOIN e USING (region_code)""").pl()
 
 
 def _region_batches(con: duckdb.DuckDBPyConnection, codes: list[str]

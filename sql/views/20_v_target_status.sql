@@ -3,16 +3,23 @@
 -- Targets no run has assessed yet have NULL assessment columns. Units are the indicator's canonical unit.
 -- Progress figures are fractions here (0.6 = 60%); v_evaluation_table shows them in percent.
 CREATE OR REPLACE VIEW v_target_status AS
-WITH ranked AS (
-    SELECT a.*,
-           lag(a.status) OVER (PARTITION BY a.target_id ORDER BY a.assessed_at, a.run_id) AS previous_status,
-           row_number() OVER (PARTITION BY a.target_id ORDER BY a.assessed_at DESC, a.run_id DESC) AS recency
-    FROM assessment a
-),
-latest AS (SELECT * FROM ranked WHERE recency = 1)
+WITH newest AS (
+    -- Per target: its latest assessment (by assessed_at, then run_id; rows without a time come last) and the
+    -- status of the one before. An aggregate over a few columns, then the latest row fetched by rowid: a
+    -- window over the history sorted every column of every run. Grouped with the target's region, so that a
+    -- filter on region_code reaches the target and assessment scans (the report reads one region at a time).
+    SELECT t.target_id, t.region_code,
+           max_by(a.row_id, a.recency) AS latest_row,
+           max_by(a.status, a.recency, 2)[2] AS previous_status
+    FROM target t
+    LEFT JOIN (SELECT rowid AS row_id, target_id, status,
+                      (assessed_at IS NOT NULL, assessed_at, run_id IS NOT NULL, run_id) AS recency
+               FROM assessment) a ON a.target_id = t.target_id
+    GROUP BY t.target_id, t.region_code
+)
 SELECT
     t.target_id,
-    t.region_code,
+    n.region_code,
     coalesce(r.name_zh, t.region_name, t.region_code)   AS region_name,
     t.region_name                                       AS region_text,  -- the area as the plan names it
     t.indicator_key,
@@ -59,7 +66,7 @@ SELECT
     sev.label_zh                                        AS severity_zh,
     l.rule,                                             -- the rule that decided the status
     l.reason,
-    l.previous_status,                                  -- this target's status in its assessment before the latest
+    n.previous_status,                                  -- this target's status in its assessment before the latest
     l.run_id,
     l.assessed_at,
     t.evidence,                                         -- the plan's sentence
@@ -75,8 +82,9 @@ SELECT
          ELSE coalesce(dt.label_zh, d.title, d.file)
     END                                                 AS plan_name,
     t.line                                              -- 1-based line of evidence in doc_file
-FROM target t
-LEFT JOIN latest l ON l.target_id = t.target_id
+FROM newest n
+JOIN target t ON t.target_id = n.target_id
+LEFT JOIN assessment l ON l.rowid = n.latest_row
 LEFT JOIN region r ON r.region_code = t.region_code
 LEFT JOIN indicator i ON i.indicator_key = t.indicator_key
 LEFT JOIN document d ON d.doc_id = t.doc_id

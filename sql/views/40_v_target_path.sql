@@ -25,7 +25,7 @@ WITH t AS (
     WHERE tg.target_year IS NOT NULL
 ),
 plan AS (
-    SELECT target_id, year,
+    SELECT region_code, target_id, year,
            CASE WHEN measure = 'rate' THEN CASE WHEN baseline_year IS NOT NULL AND year > baseline_year THEN target_value END
                 WHEN baseline_year IS NOT NULL AND path_start IS NOT NULL AND target_year > baseline_year
                 THEN path_start + (target_value - path_start) * (year - baseline_year) / (target_year - baseline_year)
@@ -34,7 +34,8 @@ plan AS (
 ),
 figures AS (
     -- Each target's candidate figures, classified: a yearly figure of its series, or a reported total.
-    SELECT t.target_id, t.measure, o.year, o.value, o.source,
+    -- region_code rides along everywhere below (a target has one region): a filter on it reaches the scans.
+    SELECT t.region_code, t.target_id, t.measure, o.year, o.value, o.source,
            (t.measure = 'cumulative' AND (o.value_type = 'cumulative' OR t.value_kind = 'cumulative')) AS reported_total,
            o.indicator_key = t.indicator_key AS own_indicator
     FROM t
@@ -53,26 +54,33 @@ figures AS (
           END
 ),
 yearly AS (
-    SELECT target_id, year, source,
+    SELECT region_code, target_id, year, source,
            CASE WHEN measure = 'cumulative'
-                THEN sum(value) OVER (PARTITION BY target_id ORDER BY year ROWS UNBOUNDED PRECEDING)
+                THEN sum(value) OVER (PARTITION BY region_code, target_id ORDER BY year ROWS UNBOUNDED PRECEDING)
                 ELSE value END AS value
     FROM figures
     WHERE NOT reported_total
-    QUALIFY row_number() OVER (PARTITION BY target_id, year ORDER BY own_indicator DESC) = 1
+    QUALIFY row_number() OVER (PARTITION BY region_code, target_id, year ORDER BY own_indicator DESC) = 1
 ),
 observed AS (
     -- A reported total beats the sum of the yearly figures.
-    SELECT target_id, year, value AS observed_value, source AS observed_source
+    SELECT region_code, target_id, year, value AS observed_value, source AS observed_source
     FROM (SELECT *, 0 AS preference FROM figures WHERE reported_total
           UNION ALL BY NAME
           SELECT *, 1 AS preference FROM yearly)
-    QUALIFY row_number() OVER (PARTITION BY target_id, year ORDER BY preference) = 1
+    QUALIFY row_number() OVER (PARTITION BY region_code, target_id, year ORDER BY preference) = 1
+),
+years AS (
+    -- The plan's years and the observed years side by side. Each has at most one row per target and year, so
+    -- grouping their union is a full outer join that a filter on region_code can pass.
+    SELECT region_code, target_id, year, any_value(plan_value) AS plan_value,
+           any_value(observed_value) AS observed_value, any_value(observed_source) AS observed_source
+    FROM (SELECT region_code, target_id, year, plan_value FROM plan
+          UNION ALL BY NAME
+          SELECT region_code, target_id, year, observed_value, observed_source FROM observed)
+    GROUP BY region_code, target_id, year
 )
-SELECT t.target_id, t.region_code, t.indicator_key, t.measure, y.year, y.plan_value, y.observed_value, y.observed_source
-FROM (
-    SELECT target_id, year, p.plan_value, o.observed_value, o.observed_source
-    FROM plan p FULL OUTER JOIN observed o USING (target_id, year)
-) y
+SELECT t.target_id, y.region_code, t.indicator_key, t.measure, y.year, y.plan_value, y.observed_value, y.observed_source
+FROM years y
 JOIN t USING (target_id)
 ORDER BY t.target_id, y.year;
