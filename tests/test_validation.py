@@ -584,3 +584,26 @@ def test_a_new_run_id_alone_does_not_make_an_assessment_judged_again(small_wareh
         second = assess("run-2", ["achieved", "bogus", "off_track"])  # t-3 changed, t-2 still broken
         assert (second.rows_judged, second.rows_passed_before) == (2, 1)
         assert second.failures["location"].to_list() == ["target t-2"]
+
+
+def test_rows_that_passed_before_stay_in_duckdb(small_warehouse, tmp_path, monkeypatch):
+    """With the memo warm, only hashes of every row leave DuckDB; whole rows only for those GX must see."""
+    wh, _ = small_warehouse
+    read = gx_validation._read
+    whole_rows = []
+
+    def tracked(con, sql, *, run_id):
+        frame = read(con, sql, run_id=run_id)
+        if "location" in frame.columns and "yoy_ratio" in frame.columns:  # observation rows, read whole
+            whole_rows.append(frame.height)
+        return frame
+
+    monkeypatch.setattr(gx_validation, "_read", tracked)
+    with wh.connect() as con:
+        for run_id in ("run-1", "run-2"):
+            whole_rows.clear()
+            validate_warehouse(con, run_id=run_id, docs_dir=None, found_at=datetime(2026, 1, 1),
+                               memo_dir=tmp_path / "memo")
+            if run_id == "run-1":
+                assert whole_rows == [6]  # nothing passed before: every row, read once
+    assert whole_rows == [4]  # the four that failed (rows 4-7); rows 2 and 3 passed before
