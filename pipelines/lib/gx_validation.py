@@ -46,9 +46,12 @@ is_chosen to the run's choice), and the row stays in the table for whoever wants
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import shutil
+import sys
+import threading
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -199,8 +202,31 @@ def _read(con: duckdb.DuckDBPyConnection, sql: str, *, run_id: str) -> pl.DataFr
     return _relation(con, sql, run_id=run_id).pl()
 
 
+_preload: threading.Thread | None = None
+
+
+def preload_great_expectations() -> None:
+    """Import GX (about 2.5 s) in a background thread, so that it is ready when the validation step needs it.
+
+    For a run in one process, started when the run starts: the steps before validation spend most of their
+    time in polars and DuckDB, outside the GIL, so the import runs beside them. A failed import is left to
+    the validation step, which imports GX again and raises there."""
+    global _preload
+    if _preload is None and "great_expectations" not in sys.modules:
+        _preload = threading.Thread(target=_import_great_expectations, name="preload-great-expectations",
+                                    daemon=True)
+        _preload.start()
+
+
+def _import_great_expectations() -> None:
+    with contextlib.suppress(Exception):
+        import great_expectations  # noqa: F401
+
+
 def _context(docs_dir: Path | None):
-    import great_expectations as gx  # slow import (~3 s): only when a validation runs
+    if _preload is not None:
+        _preload.join()  # one import at a time: never two threads inside GX's module imports
+    import great_expectations as gx  # slow import (~2.5 s): only when a validation runs
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
