@@ -10,8 +10,6 @@ import os
 import dagster as dg
 
 from pipelines.config import Paths
-from pipelines.lib.fanout import fan_out
-from pipelines.lib.gx_validation import preload_great_expectations
 from pipelines.lib.mail import MailSettings
 from pipelines.lib.warehouse import Warehouse
 
@@ -21,13 +19,6 @@ class PlanwatchResource(dg.ConfigurableResource):
 
     raw_dir: str
     warehouse_dir: str
-
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
-        # In one process the resources are set up once, when the run starts: GX (imported only by
-        # warehouse_validation, late in the run) loads in the background meanwhile. Under the multiprocess
-        # executor every step process sets them up, and none but that step's would use GX.
-        if fan_out().executor == "in_process":
-            preload_great_expectations()
 
     @property
     def paths(self) -> Paths:

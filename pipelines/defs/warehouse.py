@@ -7,6 +7,8 @@ import dagster as dg
 import polars as pl
 
 from pipelines.defs.resources import PlanwatchResource
+from pipelines.lib.fanout import fan_out
+from pipelines.lib.gx_validation import preload_great_expectations
 from pipelines.lib.loading import load_run
 from pipelines.lib.reference import read_catalog, read_regions
 from pipelines.lib.stage import StageResult
@@ -24,6 +26,11 @@ def warehouse_tables(
     assessments: StageResult,
 ) -> dg.MaterializeResult:
     """All warehouse tables and analyst views, written into this run's staging copy."""
+    if fan_out().executor == "in_process":
+        # The next step, warehouse_validation, needs GX (about 2.5 s to import): it loads in the background
+        # while this step's time goes to DuckDB, outside the GIL. (Started earlier, it competed with the
+        # Python work of the first steps; under the multiprocess executor validation has its own process.)
+        preload_great_expectations()
     paths = planwatch.paths
     wh = planwatch.warehouse
     wh.begin(context.run.run_id)

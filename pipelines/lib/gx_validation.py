@@ -208,9 +208,9 @@ _preload: threading.Thread | None = None
 def preload_great_expectations() -> None:
     """Import GX (about 2.5 s) in a background thread, so that it is ready when the validation step needs it.
 
-    For a run in one process, started when the run starts: the steps before validation spend most of their
-    time in polars and DuckDB, outside the GIL, so the import runs beside them. A failed import is left to
-    the validation step, which imports GX again and raises there."""
+    For a run in one process, started by the step before validation, whose time goes to DuckDB outside the
+    GIL, so the import runs beside it. A failed import is left to the validation step, which imports GX
+    again and raises there."""
     global _preload
     if _preload is None and "great_expectations" not in sys.modules:
         _preload = threading.Thread(target=_import_great_expectations, name="preload-great-expectations",
