@@ -48,6 +48,15 @@ def test_frames_inside_any_object_come_back_equal_and_sit_beside_the_pickle(tmp_
     assert_frame_equal(back["same"], frame)
     assert back["chunk"][0] == 3 and back["chunk"][1].equals(frame.head(1), null_equal=True)
     assert back["count"] == 7
+
+
+def test_a_large_frame_comes_back_in_one_chunk(tmp_path):
+    pieces = [pl.DataFrame({"n": range(i * 100_000, (i + 1) * 100_000), "s": ["十四五"] * 100_000}) for i in range(4)]
+    frame = pl.concat(pieces, rechunk=False)
+    assert frame.n_chunks() == 4
+    frame_store.dump(frame, tmp_path / "result")
+    back = frame_store.load(tmp_path / "result")
+    assert back.n_chunks() == 1 and back.equals(frame)
     folders = [p for p in path.parent.iterdir() if p.is_dir()]
     assert len(folders) == 1 and folders[0].name.startswith("result" + frame_store.FRAMES_SUFFIX)
     # One file per distinct frame: the frame held twice is written once.

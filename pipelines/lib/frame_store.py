@@ -40,7 +40,10 @@ class _FramePickler(pickle.Pickler):
         if id(obj) not in self.written:
             name = f"{len(self.written):04d}.parquet"
             self.folder.mkdir(parents=True, exist_ok=True)
-            obj.write_parquet(self.folder / name, compression="lz4", statistics=False)
+            # One row group: the frame comes back as one chunk, as a frame a step computes usually is
+            # (some polars expressions have failed on the empty chunks a filter leaves in a many-chunk frame).
+            obj.write_parquet(self.folder / name, compression="lz4", statistics=False,
+                              row_group_size=max(obj.height, 1))
             self.written[id(obj)] = name
         return ("parquet", self.folder.name, self.written[id(obj)])
 
