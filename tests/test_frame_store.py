@@ -49,6 +49,13 @@ def test_frames_inside_any_object_come_back_equal_and_sit_beside_the_pickle(tmp_
     assert back["chunk"][0] == 3 and back["chunk"][1].equals(frame.head(1), null_equal=True)
     assert back["count"] == 7
 
+    folders = [p for p in path.parent.iterdir() if p.is_dir()]
+    assert len(folders) == 1 and folders[0].name.startswith("result" + frame_store.FRAMES_SUFFIX)
+    # One file per distinct frame: the frame held twice is written once.
+    assert len(list(folders[0].glob("*.parquet"))) == 3
+    # The pickle itself holds no frame data: only names of files.
+    assert b"\xe5\x8d\x81\xe5\x9b\x9b" not in path.read_bytes()  # "十四" in UTF-8
+
 
 def test_a_large_frame_comes_back_in_one_chunk(tmp_path):
     pieces = [pl.DataFrame({"n": range(i * 100_000, (i + 1) * 100_000), "s": ["十四五"] * 100_000}) for i in range(4)]
@@ -57,12 +64,6 @@ def test_a_large_frame_comes_back_in_one_chunk(tmp_path):
     frame_store.dump(frame, tmp_path / "result")
     back = frame_store.load(tmp_path / "result")
     assert back.n_chunks() == 1 and back.equals(frame)
-    folders = [p for p in path.parent.iterdir() if p.is_dir()]
-    assert len(folders) == 1 and folders[0].name.startswith("result" + frame_store.FRAMES_SUFFIX)
-    # One file per distinct frame: the frame held twice is written once.
-    assert len(list(folders[0].glob("*.parquet"))) == 3
-    # The pickle itself holds no frame data: only names of files.
-    assert b"\xe5\x8d\x81\xe5\x9b\x9b" not in path.read_bytes()  # "十四" in UTF-8
 
 
 def test_a_rewrite_replaces_the_earlier_frames_and_brackets_in_paths_are_not_patterns(tmp_path):
