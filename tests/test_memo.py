@@ -1,5 +1,7 @@
 """lib/memo.py: work redone only where the input changed, with results equal to computing it all."""
 
+import shutil
+
 import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
@@ -99,8 +101,51 @@ def test_same_input_returns_the_stored_result_until_an_input_changes(tmp_path, u
     assert_frame_equal(again[0], low) and assert_frame_equal(again[1], high)
     memo.run(split, FIGURES, pl.DataFrame({"value": [3]}))
     assert calls == [5, 5]
-    assert len(list((tmp_path / "v1").glob("*.parquet"))) == 2  # only the latest result is kept
+    assert len(list((tmp_path / "v1").glob("*.??.parquet"))) == 2  # only the latest result is kept
     for stored in (tmp_path / "v1").glob("*.parquet"):
         stored.write_bytes(b"not parquet")  # unreadable: computed again, not an error
     memo.run(split, FIGURES, pl.DataFrame({"value": [3]}))
     assert calls == [5, 5, 5]
+
+
+def _fail_writes_to(path):
+    """A folder where the memo writes ``path`` makes that write fail, as a run dying there would stop it."""
+    path.unlink(missing_ok=True)
+    path.mkdir()
+    (path / "in-the-way").touch()
+
+
+def test_a_store_cut_short_between_its_files_never_pairs_new_digests_with_the_old_output(tmp_path, unverified):
+    run = totals([])
+    memo = PartitionMemo(tmp_path, "v1")
+
+    def through_memo(figures):
+        return memo.run(run, {"figures": figures, "extra": EXTRA}, key="region_code", arrange=by_region)
+
+    through_memo(FIGURES)
+    output = tmp_path / "v1" / "result.output.parquet"
+    old_output = output.read_bytes()
+    changed = FIGURES.with_columns(pl.col("value") * 10)
+    _fail_writes_to(output)
+    with pytest.raises(OSError):
+        through_memo(changed)
+    shutil.rmtree(output)
+    output.write_bytes(old_output)  # what the run cut short left in place
+    assert_frame_equal(through_memo(changed), by_region(run(changed, EXTRA)))
+
+
+def test_a_same_input_store_cut_short_between_its_files_is_computed_again(tmp_path, unverified):
+    def split(figures: pl.DataFrame):
+        return figures.filter(pl.col("value") <= 2), figures.filter(pl.col("value") > 2)
+
+    changed = FIGURES.with_columns(pl.col("value") + 1)
+    SameInputMemo(tmp_path / "probe", "v1").run(split, changed)  # the names its result's files get
+    _, second = sorted(p.name for p in (tmp_path / "probe" / "v1").glob("result.*.??.parquet"))
+    memo = SameInputMemo(tmp_path / "memo", "v1")
+    memo.run(split, FIGURES)
+    _fail_writes_to(tmp_path / "memo" / "v1" / second)
+    with pytest.raises(OSError):
+        memo.run(split, changed)
+    shutil.rmtree(tmp_path / "memo" / "v1" / second)  # the run died after writing the first frame
+    low, high = memo.run(split, changed)
+    assert_frame_equal(low, split(changed)[0]) and assert_frame_equal(high, split(changed)[1])

@@ -90,10 +90,12 @@ class SameInputMemo(_Memo):
         if self.cache is None:
             return fn(*inputs)
         key = hashlib.blake2b("|".join(frame_digest(f) for f in inputs).encode(), digest_size=16).hexdigest()
-        stored = self._read(key)
+        # The frames count only once the marker written after them is there (a run may die between files).
+        stored = self._read(key) if self.cache.path(self.NAME, f"{key}.complete").exists() else None
         if stored is None:
             stored = tuple(fn(*inputs))
-            self._store({f"{key}.{i:02d}": frame for i, frame in enumerate(stored)})
+            self._store({**{f"{key}.{i:02d}": frame for i, frame in enumerate(stored)},
+                         f"{key}.complete": pl.DataFrame({"frames": [len(stored)]})})
         elif _verify():
             for got, fresh in zip(stored, fn(*inputs), strict=True):
                 _check_same("memoized result", got, fresh)
@@ -128,7 +130,10 @@ class PartitionMemo(_Memo):
             result = arrange(pl.concat([kept, fresh.cast(kept.schema)]))
             if _verify():
                 _check_same("partition memo", result, fn(**inputs))
-        self._store({"digests": digests, "output": result})
+        # Digests last, and none while the output is replaced: a run dying between the two files must not
+        # leave new digests beside an old output (the next run would keep that output's stale rows).
+        self.cache.path(self.NAME, "digests").unlink(missing_ok=True)
+        self._store({"output": result, "digests": digests})
         return result
 
 
