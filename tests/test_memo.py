@@ -149,3 +149,12 @@ def test_a_same_input_store_cut_short_between_its_files_is_computed_again(tmp_pa
     shutil.rmtree(tmp_path / "memo" / "v1" / second)  # the run died after writing the first frame
     low, high = memo.run(split, changed)
     assert_frame_equal(low, split(changed)[0]) and assert_frame_equal(high, split(changed)[1])
+
+
+def test_a_folder_with_pattern_characters_in_its_name_still_hits(tmp_path, unverified):
+    seen: list = []
+    run = totals(seen)
+    inputs = {"figures": FIGURES, "extra": EXTRA}
+    for _ in range(2):
+        PartitionMemo(tmp_path / "night[1]*", "v1").run(run, inputs, key="region_code", arrange=by_region)
+    assert seen[1] == []  # read back, not recomputed: the path is a path, not a glob pattern

@@ -69,7 +69,7 @@ class _Memo:
         paths = sorted([*folder.glob(f"{self.NAME}.{part}.parquet"), *folder.glob(f"{self.NAME}.{part}.??.parquet")]
                        ) if folder.exists() else []
         try:
-            return tuple(pl.read_parquet(p) for p in paths) or None
+            return tuple(pl.read_parquet(p, glob=False) for p in paths) or None
         except (OSError, pl.exceptions.PolarsError):
             return None
 
