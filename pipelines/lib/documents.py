@@ -223,7 +223,7 @@ class DocumentIndex:
         path = self.cache.path(INDEX_KEY)
         if not path.exists():
             return {}
-        return {row["file"]: row for row in pl.read_parquet(path).iter_rows(named=True)}
+        return {row["file"]: row for row in pl.read_parquet(path, glob=False).iter_rows(named=True)}
 
     def save(self, entries: list[dict]) -> None:
         self.cache.store(INDEX_KEY, pl.DataFrame(entries, schema=INDEX_SCHEMA))

@@ -79,7 +79,7 @@ class FactsCache(ParquetCache):
         even if another run's gathering replaces the file in between."""
         if self._snapshot is None:
             path = self.path(SNAPSHOT)
-            self._snapshot = pl.read_parquet(path) if path.exists() else pl.DataFrame(schema=KEYED_SCHEMA)
+            self._snapshot = pl.read_parquet(path, glob=False) if path.exists() else pl.DataFrame(schema=KEYED_SCHEMA)
             self._snapshot_keys = set(self._snapshot["_key"].unique())
         return self._snapshot
 
@@ -98,7 +98,8 @@ class FactsCache(ParquetCache):
             parts.append(self.snapshot().filter(pl.col("_key").is_in(wanted) & pl.col("line").is_not_null()))
         if single := [k for k in keys if k not in in_snapshot]:
             parts.append(
-                pl.read_parquet([self.path(k) for k in single], schema=FACT_SCHEMA, include_file_paths="_source")
+                pl.read_parquet([self.path(k) for k in single], schema=FACT_SCHEMA, include_file_paths="_source",
+                                glob=False)
                 .with_columns(pl.col("_source").str.extract(r"([0-9a-f]+)\.parquet$").alias("_key"))
                 .drop("_source"))
         return pl.concat(parts)

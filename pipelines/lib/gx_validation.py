@@ -476,7 +476,7 @@ class PassedRows:
 
     def passed(self) -> pl.Series:
         path = self.cache.path("passed")
-        return pl.read_parquet(path)["hash"] if path.exists() else pl.Series("hash", [], dtype=pl.UInt64)
+        return pl.read_parquet(path, glob=False)["hash"] if path.exists() else pl.Series("hash", [], dtype=pl.UInt64)
 
     def store(self, hashes: pl.Series) -> None:
         self.cache.store("passed", hashes.unique().alias("hash").to_frame())

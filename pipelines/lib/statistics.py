@@ -153,7 +153,8 @@ def read_statistics_files(statistics_dir: Path, cache: ParquetCache | None = Non
         except OSError:  # unreadable bytes: parsed (and reported) without the cache
             key = None
         if key is not None and cache.path(key, "rejected").exists():  # the part stored last
-            result = StageResult(pl.read_parquet(cache.path(key, "rows")), pl.read_parquet(cache.path(key, "rejected")))
+            result = StageResult(pl.read_parquet(cache.path(key, "rows"), glob=False),
+                                     pl.read_parquet(cache.path(key, "rejected"), glob=False))
             reused += 1
         else:
             result = _read_file(path, name)
