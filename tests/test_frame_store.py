@@ -70,6 +70,7 @@ def test_a_rewrite_replaces_the_earlier_frames_and_brackets_in_paths_are_not_pat
     step = tmp_path / "extracted_facts.extract_document_chunk[chunk_0000]"
     step.mkdir()
     path = step / "result"
+    (step / ".result.0123456789ab.partial").write_bytes(b"a write killed before its rename")
     frame_store.dump(ChunkFacts(0, pl.DataFrame({"v": [1, 2]}), ["k"], 1, 0, "v1"), path)
     first = {p.name for p in step.iterdir()}
     frame_store.dump(ChunkFacts(0, pl.DataFrame({"v": [3]}), ["k"], 1, 0, "v1"), path)

@@ -74,9 +74,12 @@ def dump(obj: Any, path: Path) -> None:
         partial.unlink(missing_ok=True)
         shutil.rmtree(folder, ignore_errors=True)
         raise
+    # What earlier writes of this output left: their frames, and the pickle of a write killed before its rename.
     for earlier in path.parent.iterdir():
         if earlier.name.startswith(f"{path.name}{FRAMES_SUFFIX}") and earlier != folder:
             shutil.rmtree(earlier, ignore_errors=True)
+        elif earlier.name.startswith(f".{path.name}.") and earlier.name.endswith(".partial"):
+            earlier.unlink(missing_ok=True)
 
 
 def load(path: Path) -> Any:
