@@ -31,7 +31,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.lib.parquet_cache import ParquetCache, code_digest
+from pipelines.lib.parquet_cache import ParquetCache, code_digest, read_parquet_paths
 from pipelines.lib.raw_files import is_input_file
 from pipelines.lib.reading import (
     SUPPORTED_SUFFIXES,
@@ -223,7 +223,7 @@ class DocumentIndex:
         path = self.cache.path(INDEX_KEY)
         if not path.exists():
             return {}
-        return {row["file"]: row for row in pl.read_parquet(path, glob=False).iter_rows(named=True)}
+        return {row["file"]: row for row in read_parquet_paths(path).iter_rows(named=True)}
 
     def save(self, entries: list[dict]) -> None:
         self.cache.store(INDEX_KEY, pl.DataFrame(entries, schema=INDEX_SCHEMA))

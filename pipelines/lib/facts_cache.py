@@ -20,7 +20,7 @@ from pathlib import Path
 import polars as pl
 
 from pipelines.lib.extraction import FACT_SCHEMA, extract_facts
-from pipelines.lib.parquet_cache import ParquetCache, code_digest, module_closure
+from pipelines.lib.parquet_cache import ParquetCache, code_digest, module_closure, read_parquet_paths
 from pipelines.lib.parquet_cache import cache_dir as _named_cache_dir
 from pipelines.lib.reading import UnreadableDocument
 from pipelines.lib.stage import empty_rejected, rejected_frame
@@ -79,7 +79,7 @@ class FactsCache(ParquetCache):
         even if another run's gathering replaces the file in between."""
         if self._snapshot is None:
             path = self.path(SNAPSHOT)
-            self._snapshot = pl.read_parquet(path, glob=False) if path.exists() else pl.DataFrame(schema=KEYED_SCHEMA)
+            self._snapshot = read_parquet_paths(path) if path.exists() else pl.DataFrame(schema=KEYED_SCHEMA)
             self._snapshot_keys = set(self._snapshot["_key"].unique())
         return self._snapshot
 
@@ -98,8 +98,7 @@ class FactsCache(ParquetCache):
             parts.append(self.snapshot().filter(pl.col("_key").is_in(wanted) & pl.col("line").is_not_null()))
         if single := [k for k in keys if k not in in_snapshot]:
             parts.append(
-                pl.read_parquet([self.path(k) for k in single], schema=FACT_SCHEMA, include_file_paths="_source",
-                                glob=False)
+                read_parquet_paths([self.path(k) for k in single], schema=FACT_SCHEMA, include_file_paths="_source")
                 .with_columns(pl.col("_source").str.extract(r"([0-9a-f]+)\.parquet$").alias("_key"))
                 .drop("_source"))
         return pl.concat(parts)

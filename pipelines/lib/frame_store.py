@@ -23,6 +23,8 @@ from typing import Any
 
 import polars as pl
 
+from pipelines.lib.parquet_cache import read_parquet_paths
+
 FRAMES_SUFFIX = ".frames-"
 
 
@@ -57,8 +59,7 @@ class _FrameUnpickler(pickle.Unpickler):
         kind, folder, name = pid
         if kind != "parquet":
             raise pickle.UnpicklingError(f"unknown stored object kind {kind!r}")
-        # glob=False: a step key such as extract_document_chunk[chunk_0000] is a path, not a pattern
-        return pl.read_parquet(self.directory / folder / name, glob=False, hive_partitioning=False)
+        return read_parquet_paths(self.directory / folder / name)
 
 
 def dump(obj: Any, path: Path) -> None:

@@ -65,7 +65,7 @@ from pipelines.config import EXPECTATIONS_DIR
 from pipelines.lib import schemas
 from pipelines.lib.documents import DOC_TYPES
 from pipelines.lib.observations import SOURCE_RANKS
-from pipelines.lib.parquet_cache import ParquetCache, code_digest
+from pipelines.lib.parquet_cache import ParquetCache, code_digest, read_parquet_paths
 from pipelines.lib.reference import PERIODS
 from pipelines.lib.targets import TARGET_KINDS
 from pipelines.lib.warehouse import Warehouse
@@ -476,7 +476,7 @@ class PassedRows:
 
     def passed(self) -> pl.Series:
         path = self.cache.path("passed")
-        return pl.read_parquet(path, glob=False)["hash"] if path.exists() else pl.Series("hash", [], dtype=pl.UInt64)
+        return read_parquet_paths(path)["hash"] if path.exists() else pl.Series("hash", [], dtype=pl.UInt64)
 
     def store(self, hashes: pl.Series) -> None:
         self.cache.store("passed", hashes.unique().alias("hash").to_frame())

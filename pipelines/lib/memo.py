@@ -26,7 +26,7 @@ from pathlib import Path
 
 import polars as pl
 
-from pipelines.lib.parquet_cache import ParquetCache
+from pipelines.lib.parquet_cache import ParquetCache, read_parquet_paths
 
 VERIFY_ENV = "PLANWATCH_MEMO_VERIFY"
 _PART = "_memo_partition"
@@ -69,7 +69,7 @@ class _Memo:
         paths = sorted([*folder.glob(f"{self.NAME}.{part}.parquet"), *folder.glob(f"{self.NAME}.{part}.??.parquet")]
                        ) if folder.exists() else []
         try:
-            return tuple(pl.read_parquet(p, glob=False) for p in paths) or None
+            return tuple(read_parquet_paths(p) for p in paths) or None
         except (OSError, pl.exceptions.PolarsError):
             return None
 

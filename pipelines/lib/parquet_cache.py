@@ -30,6 +30,12 @@ def cache_dir(warehouse_dir: Path, name: str) -> Path:
     return Path(configured).resolve() if configured else Path(warehouse_dir) / "cache" / name
 
 
+def read_parquet_paths(source: Path | list[Path], **options) -> pl.DataFrame:
+    """Parquet file(s) read as the paths they are: never as glob patterns or hive folders (a warehouse or
+    cache folder may have [, * or = in its name, and a step key such as chunk[0000] has brackets)."""
+    return pl.read_parquet(source, glob=False, hive_partitioning=False, **options)
+
+
 def _module_path(module: str) -> Path:
     return LIB_DIR / f"{module.rsplit('.', 1)[-1]}.py"
 

@@ -50,7 +50,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.workbook import Workbook
 from openpyxl.worksheet._read_only import ReadOnlyWorksheet
 
-from pipelines.lib.parquet_cache import ParquetCache, code_digest
+from pipelines.lib.parquet_cache import ParquetCache, code_digest, read_parquet_paths
 from pipelines.lib.raw_files import input_files
 from pipelines.lib.reading import UnreadableDocument, decode_bytes
 from pipelines.lib.stage import REJECTED_SCHEMA, StageResult, empty_rejected, rejected_frame
@@ -153,8 +153,8 @@ def read_statistics_files(statistics_dir: Path, cache: ParquetCache | None = Non
         except OSError:  # unreadable bytes: parsed (and reported) without the cache
             key = None
         if key is not None and cache.path(key, "rejected").exists():  # the part stored last
-            result = StageResult(pl.read_parquet(cache.path(key, "rows"), glob=False),
-                                     pl.read_parquet(cache.path(key, "rejected"), glob=False))
+            result = StageResult(read_parquet_paths(cache.path(key, "rows")),
+                                     read_parquet_paths(cache.path(key, "rejected")))
             reused += 1
         else:
             result = _read_file(path, name)
