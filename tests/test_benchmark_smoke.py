@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import duckdb
 import polars as pl
+import pytest
 
 from benchmarks.generate_corpus import generate
 from pipelines.runner import run_once
@@ -30,13 +31,20 @@ def test_the_generator_is_repeatable_and_a_smaller_corpus_is_a_prefix_of_a_large
     assert counties["parent_code"].is_in(regions["region_code"].implode()).all()
 
 
-def test_the_pipeline_runs_on_a_smoke_corpus(tmp_path, monkeypatch):
+@pytest.fixture
+def smoke_warehouse(tmp_path, monkeypatch):
+    """A 3-region corpus wired in through the environment; returns the (empty) warehouse folder."""
     raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
     generate(raw, 3, seed=2026)
     monkeypatch.setenv("PLANWATCH_RAW_DIR", str(raw))
     monkeypatch.setenv("PLANWATCH_WAREHOUSE_DIR", str(warehouse))
     for name in ("PLANWATCH_SMTP_HOST", "PLANWATCH_EXECUTOR", "DAGSTER_HOME"):
         monkeypatch.delenv(name, raising=False)
+    return warehouse
+
+
+def test_the_pipeline_runs_on_a_smoke_corpus(smoke_warehouse):
+    warehouse = smoke_warehouse
 
     result = run_once()
     assert result.success
@@ -54,15 +62,10 @@ def test_the_pipeline_runs_on_a_smoke_corpus(tmp_path, monkeypatch):
         con.close()
 
 
-def test_history_padding_adds_earlier_nights_and_the_next_run_stands_on_them(tmp_path, monkeypatch):
+def test_history_padding_adds_earlier_nights_and_the_next_run_stands_on_them(smoke_warehouse):
     from benchmarks.run_benchmarks import add_history
 
-    raw, warehouse = tmp_path / "raw", tmp_path / "warehouse"
-    generate(raw, 3, seed=2026)
-    monkeypatch.setenv("PLANWATCH_RAW_DIR", str(raw))
-    monkeypatch.setenv("PLANWATCH_WAREHOUSE_DIR", str(warehouse))
-    for name in ("PLANWATCH_SMTP_HOST", "PLANWATCH_EXECUTOR", "DAGSTER_HOME"):
-        monkeypatch.delenv(name, raising=False)
+    warehouse = smoke_warehouse
     assert run_once().success
 
     def count(sql):
